@@ -1,0 +1,129 @@
+"""Why work stayed unfilled: one of the contract's reason codes per unfilled slot, each true for that slot.
+
+Reasons are tried in the contract's order; the first that holds is given, with a detail a director can act on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from service.solver.greedy import Solution
+from service.solver.problem import COST_SCALE, HOURS_SCALE, Problem
+
+
+@dataclass(frozen=True)
+class UnfilledSlots:
+    slot: int
+    slots: int
+    reason: str
+    detail: str
+
+
+def _money(cents: int) -> str:
+    return f"{cents / COST_SCALE:,.2f}"
+
+
+def _hours(scaled: int) -> str:
+    value = scaled / HOURS_SCALE
+    return f"{value:g}"
+
+
+def explain_unfilled(problem: Problem, solution: Solution | None) -> list[UnfilledSlots]:
+    """Every slot the solution leaves open, grouped per demand and reason."""
+    assigned = solution.assigned if solution is not None else ()
+    filled: dict[int, int] = defaultdict(int)
+    busy: dict[int, list[int]] = defaultdict(list)  # staff -> pairs they work
+    spent: dict[int, int] = defaultdict(int)  # opportunity -> cents
+    for p in assigned:
+        pair = problem.pairs[p]
+        filled[pair.slot] += 1
+        busy[pair.staff].append(p)
+        spent[problem.slots[pair.slot].opportunity] += pair.cost
+    if solution is not None:
+        for q in solution.leads:
+            option = problem.lead_options[q]
+            spent[option.opportunity] += option.cost
+
+    found: list[UnfilledSlots] = []
+    for s, slot in enumerate(problem.slots):
+        open_slots = slot.headcount - filled[s]
+        if open_slots <= 0:
+            continue
+        qualified = problem.qualified[s]
+        short = min(open_slots, slot.headcount - len(qualified))
+        if short > 0:
+            detail = (
+                "nobody passes skill, tier/region and exclusion rules (H1, H2, H9) for this demand"
+                if not qualified
+                else f"only {len(qualified)} qualified people for {slot.headcount} slots (H1, H2, H9)"
+            )
+            found.append(UnfilledSlots(s, short, "no_qualified_staff", detail))
+            open_slots -= short
+        if open_slots <= 0:
+            continue
+        reason, detail = _reason(problem, s, busy, spent)
+        found.append(UnfilledSlots(s, open_slots, reason, detail))
+    return found
+
+
+def _reason(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[int, int]) -> tuple[str, str]:
+    slot = problem.slots[s]
+    opportunity = slot.opportunity
+    leads = problem.lead_candidates[opportunity]
+    if not leads:
+        fixed = problem.fixed_leads.get(opportunity)
+        if fixed is not None:
+            return "no_lead", f"the required lead {problem.staff_ids[fixed]} cannot lead this opportunity"
+        return "no_lead", "nobody qualified for this opportunity may lead it (can_lead and lead_units, H5)"
+    qualified = problem.qualified[s]
+    budget = problem.budgets[opportunity]
+    cheapest = min(c.cost for c in qualified) + min(cost for _, cost in leads)
+    if cheapest > budget:
+        return (
+            "over_budget",
+            f"the cheapest qualified person plus lead costs {_money(cheapest)}, the budget is {_money(budget)} (H6)",
+        )
+    if not any(c.has_hours for c in qualified):
+        return (
+            "no_capacity",
+            f"no qualified person has {_hours(slot.hours_per_week)} h free in every week "
+            f"{slot.start_week}-{slot.end_week}, even before any other work (H3)",
+        )
+    if not problem.leads_by_opportunity[opportunity]:
+        return (
+            "no_lead",
+            "every eligible lead lacks the lead hours or the budget for this opportunity on top of member work",
+        )
+    return "outranked", _outranked_detail(problem, s, busy, spent)
+
+
+def _outranked_detail(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[int, int]) -> str:
+    """Name the work that took the qualified people's hours, or the budget that ran out."""
+    slot = problem.slots[s]
+    opportunity = slot.opportunity
+    takers: dict[str, set[str]] = defaultdict(set)
+    for candidate in problem.qualified[s]:
+        if not candidate.has_hours:
+            continue
+        for p in busy.get(candidate.staff, ()):
+            other = problem.slots[problem.pairs[p].slot]
+            if other.start_week <= slot.end_week and slot.start_week <= other.end_week:
+                takers[problem.staff_ids[candidate.staff]].add(problem.opportunity_ids[other.opportunity])
+    budget_left = problem.budgets[opportunity] - spent.get(opportunity, 0)
+    cheapest = min((c.cost for c in problem.qualified[s] if c.has_hours), default=0)
+    parts = []
+    if takers:
+        listed = "; ".join(
+            f"{staff} on {', '.join(sorted(deals))}" for staff, deals in sorted(takers.items())[:5]
+        )
+        parts.append(
+            f"qualified people are busy on more valuable work in weeks {slot.start_week}-{slot.end_week}: {listed}"
+        )
+    if spent.get(opportunity, 0) and cheapest > budget_left:
+        parts.append(
+            f"the budget left ({_money(budget_left)}) is below the cheapest qualified person ({_money(cheapest)})"
+        )
+    if not parts:
+        parts.append("possible alone, but capacity, focus limits or budget went to work of higher value")
+    return "; ".join(parts)

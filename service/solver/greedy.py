@@ -1,0 +1,200 @@
+"""Greedy allocator: what a dispatcher does by hand, deal by deal, most valuable first, cheapest person first.
+
+It is the warm start for CP-SAT, the fallback when a time limit leaves CP-SAT without a plan, and the
+baseline the benchmarks compare against. Every plan it returns satisfies H1-H9.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from service.solver.problem import Problem
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A plan as indexes into the problem: chosen pairs and chosen lead options."""
+
+    assigned: tuple[int, ...]
+    leads: tuple[int, ...]
+
+
+class _Ledger:
+    """Running hours per person and week, opportunities per person."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.used = [[0] * problem.weeks for _ in problem.staff_ids]
+        self.opportunities: list[set[int]] = [set() for _ in problem.staff_ids]
+
+    def fits(self, staff: int, first: int, last: int, hours: int) -> bool:
+        capacity = self.problem.capacity[staff]
+        used = self.used[staff]
+        return all(used[w] + hours <= capacity[w] for w in range(first, last + 1))
+
+    def focus_allows(self, staff: int, opportunity: int) -> bool:
+        limit = self.problem.max_opportunities[staff]
+        joined = self.opportunities[staff]
+        return limit is None or opportunity in joined or len(joined) < limit
+
+    def book(self, staff: int, first: int, last: int, hours: int, opportunity: int) -> None:
+        for w in range(first, last + 1):
+            self.used[staff][w] += hours
+        self.opportunities[staff].add(opportunity)
+
+    def release(self, staff: int, first: int, last: int, hours: int) -> None:
+        for w in range(first, last + 1):
+            self.used[staff][w] -= hours
+
+
+def greedy(problem: Problem) -> Solution | None:
+    """Staff opportunities in order of value; None only when the pins cannot be honoured this way."""
+    ledger = _Ledger(problem)
+    pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for p, pair in enumerate(problem.pairs):
+        pairs_by_staff_and_opportunity[(pair.staff, problem.slots[pair.slot].opportunity)].append(p)
+
+    value_of = [
+        sum(problem.slots[s].value * problem.slots[s].headcount for s in slots)
+        for slots in problem.slots_by_opportunity
+    ]
+    pinned_by_opportunity: dict[int, list[int]] = defaultdict(list)
+    for p in problem.pinned_pairs:
+        pinned_by_opportunity[problem.slots[problem.pairs[p].slot].opportunity].append(p)
+    order = sorted(
+        range(len(problem.opportunity_ids)),
+        key=lambda o: (o not in pinned_by_opportunity, -value_of[o], o),
+    )
+
+    assigned: list[int] = []
+    leads: list[int] = []
+    for opportunity in order:
+        if not problem.leads_by_opportunity[opportunity]:
+            if opportunity in pinned_by_opportunity:
+                return None
+            continue
+        staffed = _staff_opportunity(
+            problem,
+            ledger,
+            opportunity,
+            pinned_by_opportunity.get(opportunity, []),
+            pairs_by_staff_and_opportunity,
+        )
+        if staffed is None:
+            if opportunity in pinned_by_opportunity:
+                return None
+            continue
+        assigned.extend(staffed[0])
+        leads.append(staffed[1])
+    return Solution(assigned=tuple(sorted(assigned)), leads=tuple(sorted(leads)))
+
+
+def _staff_opportunity(
+    problem: Problem,
+    ledger: _Ledger,
+    opportunity: int,
+    pinned: list[int],
+    pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]],
+) -> tuple[list[int], int] | None:
+    """Try lead candidates cheapest first; book and return (pairs, lead) for the first that works."""
+    window = problem.windows[opportunity]
+    assert window is not None
+    budget = problem.budgets[opportunity]
+    pinned_staff = {problem.pairs[p].staff for p in pinned}
+
+    def lead_price(q: int) -> int:
+        option = problem.lead_options[q]
+        own = pairs_by_staff_and_opportunity[(option.staff, opportunity)]
+        return option.cost + min(problem.pairs[p].cost for p in own)
+
+    options = sorted(
+        problem.leads_by_opportunity[opportunity],
+        key=lambda q: (problem.lead_options[q].staff not in pinned_staff, lead_price(q), q),
+    )
+    for q in options[:4]:
+        attempt = _Attempt(problem, ledger, opportunity, budget)
+        if attempt.book_lead(q, window) and attempt.staff(pinned, pairs_by_staff_and_opportunity):
+            return attempt.chosen, q
+        attempt.undo()
+    return None
+
+
+class _Attempt:
+    """One try at staffing an opportunity under one lead; undone whole if it fails."""
+
+    def __init__(self, problem: Problem, ledger: _Ledger, opportunity: int, budget: int) -> None:
+        self.problem = problem
+        self.ledger = ledger
+        self.opportunity = opportunity
+        self.budget = budget
+        self.spent = 0
+        self.chosen: list[int] = []
+        self.lead_staff = -1
+        self.booked: list[tuple[int, int, int, int]] = []  # staff, first week, last week, hours
+
+    def _book(self, staff: int, first: int, last: int, hours: int) -> None:
+        self.ledger.book(staff, first, last, hours, self.opportunity)
+        self.booked.append((staff, first, last, hours))
+
+    def undo(self) -> None:
+        # Opportunities are staffed once each, so nobody had this one before the attempt.
+        for staff, first, last, hours in self.booked:
+            self.ledger.release(staff, first, last, hours)
+            self.ledger.opportunities[staff].discard(self.opportunity)
+        self.booked.clear()
+
+    def book_lead(self, q: int, window: tuple[int, int]) -> bool:
+        option = self.problem.lead_options[q]
+        hours = self.problem.lead_hours_per_week
+        if option.cost > self.budget or not self.ledger.fits(option.staff, window[0], window[1], hours):
+            return False
+        if not self.ledger.focus_allows(option.staff, self.opportunity):
+            return False
+        self._book(option.staff, window[0], window[1], hours)
+        self.spent = option.cost
+        self.lead_staff = option.staff
+        return True
+
+    def take(self, p: int) -> bool:
+        pair = self.problem.pairs[p]
+        slot = self.problem.slots[pair.slot]
+        if self.spent + pair.cost > self.budget:
+            return False
+        if not self.ledger.fits(pair.staff, slot.start_week, slot.end_week, slot.hours_per_week):
+            return False
+        if not self.ledger.focus_allows(pair.staff, self.opportunity):
+            return False
+        self._book(pair.staff, slot.start_week, slot.end_week, slot.hours_per_week)
+        self.chosen.append(p)
+        self.spent += pair.cost
+        return True
+
+    def staff(
+        self, pinned: list[int], pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]]
+    ) -> bool:
+        """Pins first, then a slot for the lead, then the remaining slots, most valuable first."""
+        problem = self.problem
+        if not all(self.take(p) for p in pinned):
+            return False
+        if not any(problem.pairs[p].staff == self.lead_staff for p in self.chosen):
+            own = sorted(
+                pairs_by_staff_and_opportunity[(self.lead_staff, self.opportunity)],
+                key=lambda p: (-problem.slots[problem.pairs[p].slot].value, problem.pairs[p].cost),
+            )
+            if not any(self.take(p) for p in own):
+                return False
+        filled: dict[int, set[int]] = defaultdict(set)
+        for p in self.chosen:
+            filled[problem.pairs[p].slot].add(problem.pairs[p].staff)
+        if any(len(people) > problem.slots[s].headcount for s, people in filled.items()):
+            return False
+        for s in sorted(
+            problem.slots_by_opportunity[self.opportunity], key=lambda s: -problem.slots[s].value
+        ):
+            for p in sorted(problem.pairs_by_slot[s], key=lambda p: (problem.pairs[p].cost, p)):
+                if len(filled[s]) >= problem.slots[s].headcount:
+                    break
+                if problem.pairs[p].staff not in filled[s] and self.take(p):
+                    filled[s].add(problem.pairs[p].staff)
+        return True

@@ -1,0 +1,192 @@
+"""The CP-SAT model: one function per hard rule of CONTRACT.md, and the objective terms of each level."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from service.solver.problem import Problem
+
+
+@dataclass
+class Variables:
+    """Decision variables keyed like the problem: one per eligible pair and per lead option."""
+
+    assign: list[cp_model.IntVar]  # per problem.pairs
+    lead: list[cp_model.IntVar]  # per problem.lead_options
+    staffed: dict[int, cp_model.IntVar]  # per opportunity that has at least one eligible pair
+
+
+Terms = tuple[list[cp_model.IntVar], list[int]]
+
+# H1 (skill), H2 (tier, region, remote) and H9 (exclusions) need no constraint: problem.compile_problem
+# creates a variable only for a (staff, demand) pair that passes them, so no plan can break them.
+
+
+def add_capacity(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
+    """H3 capacity: member hours plus lead hours of each person fit each week's capacity."""
+    for staff in range(len(problem.staff_ids)):
+        pairs = problem.pairs_by_staff[staff]
+        leads = problem.leads_by_staff[staff]
+        if not pairs:
+            continue
+        # Weeks with the same active variables need only the tightest capacity among them.
+        tightest: dict[tuple[int, ...], int] = {}
+        for week in range(problem.weeks):
+            active = []
+            load = 0
+            for p in pairs:
+                slot = problem.slots[problem.pairs[p].slot]
+                if slot.start_week <= week <= slot.end_week:
+                    active.append(p)
+                    load += slot.hours_per_week
+            active_leads = []
+            for q in leads:
+                window = problem.windows[problem.lead_options[q].opportunity]
+                if window is not None and window[0] <= week <= window[1]:
+                    active_leads.append(q)
+            load += problem.lead_hours_per_week * len(active_leads)
+            capacity = problem.capacity[staff][week]
+            if load <= capacity:
+                continue
+            key = (*active, -1, *active_leads)
+            if key not in tightest or capacity < tightest[key]:
+                tightest[key] = capacity
+        for key, capacity in tightest.items():
+            split = key.index(-1)
+            active, active_leads = key[:split], key[split + 1 :]
+            variables = [v.assign[p] for p in active] + [v.lead[q] for q in active_leads]
+            coefficients = [problem.slots[problem.pairs[p].slot].hours_per_week for p in active]
+            coefficients += [problem.lead_hours_per_week] * len(active_leads)
+            model.add(cp_model.LinearExpr.weighted_sum(variables, coefficients) <= capacity)
+
+
+def add_slots(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
+    """H4 slots: at most `headcount` distinct people per demand (one variable per person: one slot each)."""
+    for slot_index, slot in enumerate(problem.slots):
+        pairs = problem.pairs_by_slot[slot_index]
+        if len(pairs) <= slot.headcount:
+            continue
+        if slot.headcount == 1:
+            model.add_at_most_one(v.assign[p] for p in pairs)
+        else:
+            model.add(cp_model.LinearExpr.sum([v.assign[p] for p in pairs]) <= slot.headcount)
+
+
+def add_one_lead(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
+    """H5 one lead: a staffed opportunity has exactly one eligible lead, who also works on it; an
+    unstaffed one has none. `lead_staff_id` is honoured by compiling only that lead option."""
+    pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for p, pair in enumerate(problem.pairs):
+        pairs_by_staff_and_opportunity[(pair.staff, problem.slots[pair.slot].opportunity)].append(p)
+    for opportunity, staffed in v.staffed.items():
+        options = problem.leads_by_opportunity[opportunity]
+        model.add(cp_model.LinearExpr.sum([v.lead[q] for q in options]) == staffed)
+        for slot in problem.slots_by_opportunity[opportunity]:
+            for p in problem.pairs_by_slot[slot]:
+                model.add_implication(v.assign[p], staffed)
+        for q in options:
+            own = pairs_by_staff_and_opportunity[(problem.lead_options[q].staff, opportunity)]
+            if len(own) == 1:
+                model.add_implication(v.lead[q], v.assign[own[0]])
+            else:
+                model.add_bool_or([v.assign[p] for p in own]).only_enforce_if(v.lead[q])
+
+
+def add_budget(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
+    """H6 budget: member costs plus the lead cost of an opportunity stay within its budget."""
+    for opportunity in v.staffed:
+        pairs = [p for s in problem.slots_by_opportunity[opportunity] for p in problem.pairs_by_slot[s]]
+        options = problem.leads_by_opportunity[opportunity]
+        most = sum(problem.pairs[p].cost for p in pairs) + max(
+            (problem.lead_options[q].cost for q in options), default=0
+        )
+        if most <= problem.budgets[opportunity]:
+            continue
+        variables = [v.assign[p] for p in pairs] + [v.lead[q] for q in options]
+        coefficients = [problem.pairs[p].cost for p in pairs] + [
+            problem.lead_options[q].cost for q in options
+        ]
+        model.add(cp_model.LinearExpr.weighted_sum(variables, coefficients) <= problem.budgets[opportunity])
+
+
+def add_focus(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
+    """H7 focus: a person works on at most `max_opportunities` distinct opportunities."""
+    for staff, limit in enumerate(problem.max_opportunities):
+        if limit is None:
+            continue
+        by_opportunity: dict[int, list[int]] = defaultdict(list)
+        for p in problem.pairs_by_staff[staff]:
+            by_opportunity[problem.slots[problem.pairs[p].slot].opportunity].append(p)
+        if len(by_opportunity) <= limit:
+            continue
+        works_on = []
+        for opportunity, pairs in by_opportunity.items():
+            if len(pairs) == 1:
+                works_on.append(v.assign[pairs[0]])
+                continue
+            works = model.new_bool_var(f"works_s{staff}_o{opportunity}")
+            for p in pairs:
+                model.add_implication(v.assign[p], works)
+            works_on.append(works)
+        model.add(cp_model.LinearExpr.sum(works_on) <= limit)
+
+
+def add_pins(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
+    """H8 pins: every pinned assignment is in the plan."""
+    for p in problem.pinned_pairs:
+        model.add(v.assign[p] == 1)
+
+
+HARD_RULES: tuple[Callable[[cp_model.CpModel, Problem, Variables], None], ...] = (
+    add_capacity,  # H3
+    add_slots,  # H4
+    add_one_lead,  # H5
+    add_budget,  # H6
+    add_focus,  # H7
+    add_pins,  # H8
+)
+
+
+def create_variables(model: cp_model.CpModel, problem: Problem) -> Variables:
+    assign = [model.new_bool_var(f"x_s{pair.staff}_d{pair.slot}") for pair in problem.pairs]
+    lead = [model.new_bool_var(f"lead_s{o.staff}_o{o.opportunity}") for o in problem.lead_options]
+    staffed: dict[int, cp_model.IntVar] = {}
+    for opportunity, slots in enumerate(problem.slots_by_opportunity):
+        if any(problem.pairs_by_slot[s] for s in slots):
+            staffed[opportunity] = model.new_bool_var(f"staffed_o{opportunity}")
+    return Variables(assign=assign, lead=lead, staffed=staffed)
+
+
+def build_model(
+    problem: Problem, rules: tuple[Callable[..., None], ...] = HARD_RULES
+) -> tuple[cp_model.CpModel, Variables]:
+    """A model whose feasible solutions are exactly the plans satisfying H1-H9."""
+    model = cp_model.CpModel()
+    variables = create_variables(model, problem)
+    for rule in rules:
+        rule(model, problem, variables)
+    return model, variables
+
+
+# --------------------------------------------------------------------------- objective terms
+
+
+def covered_value_terms(problem: Problem, v: Variables) -> Terms:
+    """Level 1 (maximize): Σ value(d) over assignments, scaled."""
+    return v.assign, [problem.slots[pair.slot].value for pair in problem.pairs]
+
+
+def kept_previous_terms(problem: Problem, v: Variables) -> Terms:
+    """Level 2 (maximize kept = previous_total − changes): previous-plan assignments still in the plan."""
+    return [v.assign[p] for p in problem.previous_pairs], [1] * len(problem.previous_pairs)
+
+
+def cost_terms(problem: Problem, v: Variables) -> Terms:
+    """Level 3 (minimize): member costs plus lead costs, in cents."""
+    variables = list(v.assign) + list(v.lead)
+    coefficients = [pair.cost for pair in problem.pairs] + [option.cost for option in problem.lead_options]
+    return variables, coefficients

@@ -1,0 +1,435 @@
+"""solve(problem, params) -> Result: the lexicographic objective solved level by level, each level exact.
+
+Level 1 maximizes covered value; its optimum is then fixed as a constraint while level 2 minimizes
+changes against the previous plan, whose optimum is fixed in turn while level 3 minimizes cost. No
+weights mix the levels, so no amount of cost can ever buy back a cent of covered value. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import ortools
+from ortools.sat.python import cp_model
+
+from service.solver.greedy import Solution, greedy
+from service.solver.model import (
+    Terms,
+    Variables,
+    build_model,
+    cost_terms,
+    covered_value_terms,
+    kept_previous_terms,
+)
+from service.solver.problem import Problem
+
+Status = Literal["optimal", "feasible", "infeasible", "unknown"]
+StopCheck = Callable[[], bool]
+ProgressHook = Callable[[float, float], None]  # (seconds since start, covered value scaled) per solution
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """CP-SAT settings. None means: chosen from the instance size (see default_workers and friends)."""
+
+    time_limit_s: float = 10.0
+    num_workers: int | None = None
+    linearization_level: int | None = None
+    seed: int = 0
+    deterministic: bool = False
+    use_greedy_hint: bool = True
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.time_limit_s > 0:
+            raise ValueError(f"time_limit_s must be positive, got {self.time_limit_s}")
+        if self.num_workers is not None and self.num_workers < 1:
+            raise ValueError(f"num_workers must be at least 1, got {self.num_workers}")
+        if self.linearization_level is not None and self.linearization_level not in (0, 1, 2):
+            raise ValueError(f"linearization_level must be 0, 1 or 2, got {self.linearization_level}")
+
+
+@dataclass(frozen=True)
+class LevelReport:
+    """What one objective level achieved."""
+
+    name: str
+    status: str
+    objective: int
+    bound: int
+    wall_ms: int
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Pins (pair indexes) and fixed leads (opportunity indexes) that cannot hold together."""
+
+    pinned_pairs: tuple[int, ...]
+    fixed_lead_opportunities: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Result:
+    status: Status
+    solution: Solution | None
+    covered_value: int  # scaled by problem.value_scale
+    value_bound: int
+    kept_previous: int
+    cost: int  # cents
+    build_ms: int
+    solve_ms: int
+    workers: int
+    linearization_level: int
+    seed: int
+    version: str = ortools.__version__
+    levels: tuple[LevelReport, ...] = ()
+    stopped: bool = False
+    conflict: Conflict | None = None
+    source: str = "cp-sat"
+    progress: tuple[tuple[float, float], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.status in ("optimal", "feasible") and self.solution is None:
+            raise ValueError(f"a {self.status} result needs a solution")
+        if self.status == "optimal" and self.value_bound != self.covered_value:
+            raise ValueError("an optimal result has its bound equal to its covered value")
+        if self.value_bound < self.covered_value:
+            raise ValueError("the bound of covered value cannot be below the covered value")
+
+
+def default_workers(problem: Problem) -> int:
+    """Chosen from the parameter study in benchmarks/RESULTS.md."""
+    return 8
+
+
+def default_linearization(problem: Problem) -> int:
+    return 1
+
+
+class _Recorder(cp_model.CpSolverSolutionCallback):
+    def __init__(self, start: float, hook: ProgressHook | None) -> None:
+        super().__init__()
+        self.start = start
+        self.hook = hook
+        self.points: list[tuple[float, float]] = []
+
+    def on_solution_callback(self) -> None:
+        point = (time.perf_counter() - self.start, self.objective_value)
+        self.points.append(point)
+        if self.hook is not None:
+            self.hook(*point)
+
+
+def _stop_watch(
+    solver: cp_model.CpSolver, should_stop: StopCheck, done: threading.Event, stopped: list[bool]
+) -> None:
+    while not done.wait(0.02):
+        if should_stop():
+            stopped.append(True)
+            solver.stop_search()
+            return
+
+
+class _Levels:
+    """Runs the objective levels on one model, fixing each optimum before the next."""
+
+    def __init__(
+        self, problem: Problem, params: SolveParams, should_stop: StopCheck | None, deadline: float
+    ) -> None:
+        self.problem = problem
+        self.params = params
+        self.should_stop = should_stop
+        self.deadline = deadline
+        self.model, self.vars = build_model(problem)
+        self.workers = params.num_workers or default_workers(problem)
+        self.linearization = (
+            params.linearization_level
+            if params.linearization_level is not None
+            else default_linearization(problem)
+        )
+        self.reports: list[LevelReport] = []
+        self.stopped = False
+        self.progress: list[tuple[float, float]] = []
+
+    def _solver(self, time_limit: float) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        parameters = solver.parameters
+        parameters.num_workers = self.workers
+        parameters.linearization_level = self.linearization
+        parameters.random_seed = self.params.seed
+        parameters.log_search_progress = self.params.log_search
+        if self.params.deterministic:
+            # Deterministic time makes the result independent of machine load; interleaving makes
+            # several workers reproducible.
+            parameters.max_deterministic_time = max(time_limit, 0.01)
+            parameters.max_time_in_seconds = max(time_limit * 4, 1.0)
+            if self.workers > 1:
+                parameters.interleave_search = True
+        else:
+            parameters.max_time_in_seconds = max(time_limit, 0.01)
+        return solver
+
+    def run(
+        self,
+        name: str,
+        terms: Terms,
+        maximize: bool,
+        hint: Solution | None,
+        time_limit: float,
+        hook: ProgressHook | None,
+    ) -> tuple[int, Solution | None, int, int]:
+        """Optimize one level; returns (cp status, solution, objective, bound)."""
+        expression = cp_model.LinearExpr.weighted_sum(*terms)
+        if maximize:
+            self.model.maximize(expression)
+        else:
+            self.model.minimize(expression)
+        self.model.clear_hints()
+        if hint is not None:
+            self._add_hint(hint)
+        solver = self._solver(time_limit)
+        started = time.perf_counter()
+        recorder = _Recorder(started, hook)
+        done = threading.Event()
+        stopped: list[bool] = []
+        watcher = None
+        if self.should_stop is not None:
+            watcher = threading.Thread(
+                target=_stop_watch, args=(solver, self.should_stop, done, stopped), daemon=True
+            )
+            watcher.start()
+        status = solver.solve(self.model, recorder)
+        done.set()
+        if watcher is not None:
+            watcher.join()
+        self.stopped = self.stopped or bool(stopped)
+        if name == "covered_value":
+            self.progress.extend(recorder.points)
+        wall_ms = round((time.perf_counter() - started) * 1000)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self.reports.append(LevelReport(name, solver.status_name(status), 0, 0, wall_ms))
+            return status, None, 0, 0
+        objective = round(solver.objective_value)
+        bound = round(solver.best_objective_bound)
+        self.reports.append(LevelReport(name, solver.status_name(status), objective, bound, wall_ms))
+        solution = Solution(
+            assigned=tuple(p for p, var in enumerate(self.vars.assign) if solver.boolean_value(var)),
+            leads=tuple(q for q, var in enumerate(self.vars.lead) if solver.boolean_value(var)),
+        )
+        return status, solution, objective, bound
+
+    def fix(self, terms: Terms, at_least: int | None = None, at_most: int | None = None) -> None:
+        expression = cp_model.LinearExpr.weighted_sum(*terms)
+        if at_least is not None:
+            self.model.add(expression >= at_least)
+        if at_most is not None:
+            self.model.add(expression <= at_most)
+
+    def _add_hint(self, hint: Solution) -> None:
+        chosen = set(hint.assigned)
+        for p, var in enumerate(self.vars.assign):
+            self.model.add_hint(var, p in chosen)
+        leads = set(hint.leads)
+        for q, var in enumerate(self.vars.lead):
+            self.model.add_hint(var, q in leads)
+        staffed = {self.problem.lead_options[q].opportunity for q in hint.leads}
+        for opportunity, var in self.vars.staffed.items():
+            self.model.add_hint(var, opportunity in staffed)
+
+    def remaining(self) -> float:
+        return self.deadline - time.perf_counter()
+
+
+def evaluate(problem: Problem, solution: Solution) -> tuple[int, int, int]:
+    """(covered value scaled, kept previous, cost cents) of a solution."""
+    value = sum(problem.slots[problem.pairs[p].slot].value for p in solution.assigned)
+    chosen = set(solution.assigned)
+    kept = sum(1 for p in problem.previous_pairs if p in chosen)
+    cost = sum(problem.pairs[p].cost for p in solution.assigned) + sum(
+        problem.lead_options[q].cost for q in solution.leads
+    )
+    return value, kept, cost
+
+
+def upper_bound(problem: Problem) -> int:
+    """Covered value if every slot with a candidate were filled: a trivial bound."""
+    return sum(
+        problem.slots[s].value * min(problem.slots[s].headcount, len(problem.pairs_by_slot[s]))
+        for s in range(len(problem.slots))
+    )
+
+
+def solve(
+    problem: Problem,
+    params: SolveParams | None = None,
+    should_stop: StopCheck | None = None,
+    on_solution: ProgressHook | None = None,
+) -> Result:
+    """Solve the three levels within params.time_limit_s (CP-SAT limits are soft: a little over is normal)."""
+    params = params or SolveParams()
+    start = time.perf_counter()
+    deadline = start + params.time_limit_s
+    hint = greedy(problem) if params.use_greedy_hint else None
+    levels = _Levels(problem, params, should_stop, deadline)
+    build_ms = round((time.perf_counter() - start) * 1000)
+    more_levels = 2 if problem.previous_pairs else 1
+
+    # Level 1: covered value. Later levels need a little time; keep a share for them.
+    share = 1.0 if params.deterministic else 0.8
+    level_limit = max(levels.remaining() * share, 0.05)
+    status, solution, value, bound = levels.run(
+        "covered_value", covered_value_terms(problem, levels.vars), True, hint, level_limit, on_solution
+    )
+    common = {
+        "build_ms": build_ms,
+        "workers": levels.workers,
+        "linearization_level": levels.linearization,
+        "seed": params.seed,
+    }
+    if status == cp_model.INFEASIBLE:
+        conflict = explain_infeasible(problem, params)
+        return Result(
+            status="infeasible",
+            solution=None,
+            covered_value=0,
+            value_bound=0,
+            kept_previous=0,
+            cost=0,
+            solve_ms=_since(start) - build_ms,
+            levels=tuple(levels.reports),
+            conflict=conflict,
+            **common,
+        )
+    if solution is None:
+        # No CP-SAT solution in time (or stopped first): fall back to the greedy plan if it exists.
+        fallback = hint if hint is not None else (greedy(problem) if not problem.pinned_pairs else None)
+        if fallback is None:
+            return Result(
+                status="unknown",
+                solution=None,
+                covered_value=0,
+                value_bound=upper_bound(problem),
+                kept_previous=0,
+                cost=0,
+                solve_ms=_since(start) - build_ms,
+                levels=tuple(levels.reports),
+                stopped=levels.stopped,
+                **common,
+            )
+        value, kept, cost = evaluate(problem, fallback)
+        return Result(
+            status="feasible",
+            solution=fallback,
+            covered_value=value,
+            value_bound=max(upper_bound(problem), value),
+            kept_previous=kept,
+            cost=cost,
+            solve_ms=_since(start) - build_ms,
+            levels=tuple(levels.reports),
+            stopped=levels.stopped,
+            source="greedy",
+            **common,
+        )
+
+    proven = status == cp_model.OPTIMAL
+    value_terms = covered_value_terms(problem, levels.vars)
+    levels.fix(value_terms, at_least=value)
+    if proven:
+        levels.fix(value_terms, at_most=value)
+
+    # Level 2: changes against the previous plan (maximize what is kept).
+    if problem.previous_pairs and not levels.stopped:
+        kept_terms = kept_previous_terms(problem, levels.vars)
+        limit = max(levels.remaining() / more_levels, 0.05)
+        status2, better, kept, _ = levels.run("changes", kept_terms, True, solution, limit, None)
+        if better is not None:
+            solution = better
+            levels.fix(kept_terms, at_least=kept)
+        proven = proven and status2 == cp_model.OPTIMAL
+
+    # Level 3: cost.
+    if not levels.stopped:
+        limit = max(levels.remaining(), 0.05)
+        status3, better, _, _ = levels.run(
+            "total_cost", cost_terms(problem, levels.vars), False, solution, limit, None
+        )
+        if better is not None:
+            solution = better
+        proven = proven and status3 == cp_model.OPTIMAL
+    else:
+        proven = False
+
+    value, kept, cost = evaluate(problem, solution)
+    return Result(
+        status="optimal" if proven else "feasible",
+        solution=solution,
+        covered_value=value,
+        value_bound=value if status == cp_model.OPTIMAL else max(bound, value),
+        kept_previous=kept,
+        cost=cost,
+        solve_ms=_since(start) - build_ms,
+        levels=tuple(levels.reports),
+        stopped=levels.stopped,
+        progress=tuple(levels.progress),
+        **common,
+    )
+
+
+def _since(start: float) -> int:
+    return round((time.perf_counter() - start) * 1000)
+
+
+def explain_infeasible(problem: Problem, params: SolveParams) -> Conflict:
+    """A small set of pins that cannot hold together, found with assumptions and shrunk by deletion."""
+    model, variables = build_model(problem, rules=_rules_without_pins())
+    literals = []
+    for p in problem.pinned_pairs:
+        literal = model.new_bool_var(f"pin_{p}")
+        model.add(variables.assign[p] == 1).only_enforce_if(literal)
+        literals.append(literal)
+    index_of = {literal.index: p for literal, p in zip(literals, problem.pinned_pairs, strict=True)}
+
+    def infeasible(subset: list[int]) -> bool | None:
+        model.clear_assumptions()
+        model.add_assumptions([literals[problem.pinned_pairs.index(p)] for p in subset])
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = max(min(params.time_limit_s / 4, 5.0), 0.5)
+        status = solver.solve(model)
+        if status == cp_model.INFEASIBLE:
+            core = [index_of[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in index_of]
+            nonlocal last_core
+            last_core = core or subset
+            return True
+        return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+
+    last_core: list[int] = list(problem.pinned_pairs)
+    if infeasible(list(problem.pinned_pairs)) is not True:
+        core = list(problem.pinned_pairs)
+    else:
+        core = list(last_core)
+        # Deletion filter: drop every pin whose removal keeps the rest infeasible.
+        for p in list(core):
+            if len(core) == 1:
+                break
+            trial = [other for other in core if other != p]
+            if infeasible(trial) is True:
+                core = [other for other in trial if other in last_core] or trial
+    opportunities = {problem.slots[problem.pairs[p].slot].opportunity for p in core}
+    return Conflict(
+        pinned_pairs=tuple(sorted(core)),
+        fixed_lead_opportunities=tuple(sorted(o for o in opportunities if o in problem.fixed_leads)),
+    )
+
+
+def _rules_without_pins() -> tuple[Callable[..., None], ...]:
+    from service.solver.model import HARD_RULES, add_pins
+
+    return tuple(rule for rule in HARD_RULES if rule is not add_pins)
+
+
+__all__ = ["Conflict", "LevelReport", "Result", "Solution", "SolveParams", "Variables", "evaluate", "solve"]

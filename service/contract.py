@@ -349,9 +349,13 @@ def errors_from_pydantic(error: ValidationError, prefix: Sequence[str | int] = (
 
 def _is_union_tag(part: str) -> bool:
     # pydantic names union members in locations (e.g. 'float', 'list[float]'); they mean nothing to users.
-    return part in {"float", "list[float]", "list[constrained-float]", "constrained-float", "function-after[]"} or (
-        part.startswith(("list[", "function-"))
-    )
+    return part in {
+        "float",
+        "list[float]",
+        "list[constrained-float]",
+        "constrained-float",
+        "function-after[]",
+    } or (part.startswith(("list[", "function-")))
 
 
 def unit_may_serve(staff: Staff, opportunity: Opportunity, demand: Demand, policy: Policy) -> bool:
@@ -419,26 +423,31 @@ def semantic_errors(request: AllocationRequest) -> list[FieldError]:
                 )
             if demand.start_week > demand.end_week:
                 errors.append(
-                    FieldError(f"{at}.end_week", f"end_week {demand.end_week} is before start_week {demand.start_week}")
+                    FieldError(
+                        f"{at}.end_week",
+                        f"end_week {demand.end_week} is before start_week {demand.start_week}",
+                    )
                 )
         demand_ids.setdefault(opportunity.id, ids)
         demands = {d.id: d for d in opportunity.demands}
 
         for j, staff_id in enumerate(opportunity.excluded_staff):
             if staff_id not in staff_by_id:
-                errors.append(FieldError(f"{where}.excluded_staff[{j}]", f"unknown staff id {staff_id!r}", "unknown_id"))
+                errors.append(
+                    FieldError(f"{where}.excluded_staff[{j}]", f"unknown staff id {staff_id!r}", "unknown_id")
+                )
 
         for j, pin in enumerate(opportunity.pinned):
             at = f"{where}.pinned[{j}]"
-            demand = demands.get(pin.demand_id)
-            person = staff_by_id.get(pin.staff_id)
-            if demand is None:
+            pinned_demand = demands.get(pin.demand_id)
+            pinned_person = staff_by_id.get(pin.staff_id)
+            if pinned_demand is None:
                 errors.append(FieldError(f"{at}.demand_id", f"unknown demand id {pin.demand_id!r}", "unknown_id"))
-            if person is None:
+            if pinned_person is None:
                 errors.append(FieldError(f"{at}.staff_id", f"unknown staff id {pin.staff_id!r}", "unknown_id"))
-            if demand is None or person is None:
+            if pinned_demand is None or pinned_person is None:
                 continue
-            errors.extend(_pin_conflicts(at, person, opportunity, demand, request.policy))
+            errors.extend(_pin_conflicts(at, pinned_person, opportunity, pinned_demand, request.policy))
 
         if opportunity.lead_staff_id is not None:
             at = f"{where}.lead_staff_id"
@@ -522,7 +531,11 @@ def _pin_conflicts(
         )
     elif kind == "hotline" and not demand.remote_ok:
         found.append(
-            FieldError(at, f"{person.id} is on the hotline and demand {demand.id} is not remote_ok (H2)", "pin_conflict")
+            FieldError(
+                at,
+                f"{person.id} is on the hotline and demand {demand.id} is not remote_ok (H2)",
+                "pin_conflict",
+            )
         )
     if person.id in opportunity.excluded_staff:
         found.append(FieldError(at, f"{person.id} is in excluded_staff of {opportunity.id} (H9)", "pin_conflict"))

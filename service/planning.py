@@ -151,7 +151,7 @@ def build_plan(
             opportunity_id=opportunities[problem.slots[u.slot].opportunity].id,
             demand_id=problem.slots[u.slot].demand_id,
             slots=u.slots,
-            reason=u.reason,  # type: ignore[arg-type]
+            reason=u.reason,
             detail=u.detail,
         )
         for u in explain_unfilled(problem, result.solution)

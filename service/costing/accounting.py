@@ -71,6 +71,4 @@ def slot_value(demand: Demand, opportunity: Opportunity, policy: Policy) -> floa
     total = sum(demand_hours(d) * d.headcount for d in opportunity.demands)
     if total <= 0:
         return 0.0
-    return (
-        policy.grade_weights[opportunity.grade] * expected_value(opportunity) * demand_hours(demand) / total
-    )
+    return policy.grade_weights[opportunity.grade] * expected_value(opportunity) * demand_hours(demand) / total

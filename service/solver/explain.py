@@ -114,9 +114,7 @@ def _outranked_detail(problem: Problem, s: int, busy: dict[int, list[int]], spen
     cheapest = min((c.cost for c in problem.qualified[s] if c.has_hours), default=0)
     parts = []
     if takers:
-        listed = "; ".join(
-            f"{staff} on {', '.join(sorted(deals))}" for staff, deals in sorted(takers.items())[:5]
-        )
+        listed = "; ".join(f"{staff} on {', '.join(sorted(deals))}" for staff, deals in sorted(takers.items())[:5])
         parts.append(
             f"qualified people are busy on more valuable work in weeks {slot.start_week}-{slot.end_week}: {listed}"
         )

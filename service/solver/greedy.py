@@ -170,9 +170,7 @@ class _Attempt:
         self.spent += pair.cost
         return True
 
-    def staff(
-        self, pinned: list[int], pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]]
-    ) -> bool:
+    def staff(self, pinned: list[int], pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]]) -> bool:
         """Pins first, then a slot for the lead, then the remaining slots, most valuable first."""
         problem = self.problem
         if not all(self.take(p) for p in pinned):
@@ -189,9 +187,7 @@ class _Attempt:
             filled[problem.pairs[p].slot].add(problem.pairs[p].staff)
         if any(len(people) > problem.slots[s].headcount for s, people in filled.items()):
             return False
-        for s in sorted(
-            problem.slots_by_opportunity[self.opportunity], key=lambda s: -problem.slots[s].value
-        ):
+        for s in sorted(problem.slots_by_opportunity[self.opportunity], key=lambda s: -problem.slots[s].value):
             for p in sorted(problem.pairs_by_slot[s], key=lambda p: (problem.pairs[p].cost, p)):
                 if len(filled[s]) >= problem.slots[s].headcount:
                     break

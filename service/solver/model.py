@@ -36,14 +36,14 @@ def add_capacity(model: cp_model.CpModel, problem: Problem, v: Variables) -> Non
         # Weeks with the same active variables need only the tightest capacity among them.
         tightest: dict[tuple[int, ...], int] = {}
         for week in range(problem.weeks):
-            active = []
+            active: list[int] = []
             load = 0
             for p in pairs:
                 slot = problem.slots[problem.pairs[p].slot]
                 if slot.start_week <= week <= slot.end_week:
                     active.append(p)
                     load += slot.hours_per_week
-            active_leads = []
+            active_leads: list[int] = []
             for q in leads:
                 window = problem.windows[problem.lead_options[q].opportunity]
                 if window is not None and window[0] <= week <= window[1]:
@@ -57,10 +57,10 @@ def add_capacity(model: cp_model.CpModel, problem: Problem, v: Variables) -> Non
                 tightest[key] = capacity
         for key, capacity in tightest.items():
             split = key.index(-1)
-            active, active_leads = key[:split], key[split + 1 :]
-            variables = [v.assign[p] for p in active] + [v.lead[q] for q in active_leads]
-            coefficients = [problem.slots[problem.pairs[p].slot].hours_per_week for p in active]
-            coefficients += [problem.lead_hours_per_week] * len(active_leads)
+            week_pairs, week_leads = key[:split], key[split + 1 :]
+            variables = [v.assign[p] for p in week_pairs] + [v.lead[q] for q in week_leads]
+            coefficients = [problem.slots[problem.pairs[p].slot].hours_per_week for p in week_pairs]
+            coefficients += [problem.lead_hours_per_week] * len(week_leads)
             model.add(cp_model.LinearExpr.weighted_sum(variables, coefficients) <= capacity)
 
 
@@ -107,9 +107,7 @@ def add_budget(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
         if most <= problem.budgets[opportunity]:
             continue
         variables = [v.assign[p] for p in pairs] + [v.lead[q] for q in options]
-        coefficients = [problem.pairs[p].cost for p in pairs] + [
-            problem.lead_options[q].cost for q in options
-        ]
+        coefficients = [problem.pairs[p].cost for p in pairs] + [problem.lead_options[q].cost for q in options]
         model.add(cp_model.LinearExpr.weighted_sum(variables, coefficients) <= problem.budgets[opportunity])
 
 

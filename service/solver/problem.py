@@ -225,18 +225,19 @@ def compile_problem(request: AllocationRequest) -> Problem:
                 continue
             cost = _scale_up(costing.lead_cost(person, opportunity, policy), COST_SCALE)
             if i != fixed and (
-                cost > budget
-                or any(capacity[i][w] < lead_hours_per_week for w in range(window[0], window[1] + 1))
+                cost > budget or any(capacity[i][w] < lead_hours_per_week for w in range(window[0], window[1] + 1))
             ):
                 continue
             lead_options.append(LeadOption(staff=i, opportunity=o_index, cost=cost))
 
     previous_pairs = []
     for planned in request.previous_plan:
-        s = slot_index.get((planned.opportunity_id, planned.demand_id))
-        i = staff_index.get(planned.staff_id)
-        if s is not None and i is not None and (i, s) in pair_index:
-            previous_pairs.append(pair_index[(i, s)])
+        previous_slot = slot_index.get((planned.opportunity_id, planned.demand_id))
+        previous_staff = staff_index.get(planned.staff_id)
+        if previous_slot is not None and previous_staff is not None:
+            known = pair_index.get((previous_staff, previous_slot))
+            if known is not None:
+                previous_pairs.append(known)
 
     return Problem(
         weeks=weeks,

@@ -11,9 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from importlib.metadata import version as _package_version
+from typing import Any, Literal
 
-import ortools
 from ortools.sat.python import cp_model
 
 from service.solver.greedy import Solution, greedy
@@ -85,7 +85,7 @@ class Result:
     workers: int
     linearization_level: int
     seed: int
-    version: str = ortools.__version__
+    version: str = field(default_factory=lambda: _package_version("ortools"))
     levels: tuple[LevelReport, ...] = ()
     stopped: bool = False
     conflict: Conflict | None = None
@@ -124,9 +124,7 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
             self.hook(*point)
 
 
-def _stop_watch(
-    solver: cp_model.CpSolver, should_stop: StopCheck, done: threading.Event, stopped: list[bool]
-) -> None:
+def _stop_watch(solver: cp_model.CpSolver, should_stop: StopCheck, done: threading.Event, stopped: list[bool]) -> None:
     while not done.wait(0.02):
         if should_stop():
             stopped.append(True)
@@ -137,9 +135,7 @@ def _stop_watch(
 class _Levels:
     """Runs the objective levels on one model, fixing each optimum before the next."""
 
-    def __init__(
-        self, problem: Problem, params: SolveParams, should_stop: StopCheck | None, deadline: float
-    ) -> None:
+    def __init__(self, problem: Problem, params: SolveParams, should_stop: StopCheck | None, deadline: float) -> None:
         self.problem = problem
         self.params = params
         self.should_stop = should_stop
@@ -147,9 +143,7 @@ class _Levels:
         self.model, self.vars = build_model(problem)
         self.workers = params.num_workers or default_workers(problem)
         self.linearization = (
-            params.linearization_level
-            if params.linearization_level is not None
-            else default_linearization(problem)
+            params.linearization_level if params.linearization_level is not None else default_linearization(problem)
         )
         self.reports: list[LevelReport] = []
         self.stopped = False
@@ -181,14 +175,14 @@ class _Levels:
         hint: Solution | None,
         time_limit: float,
         hook: ProgressHook | None,
-    ) -> tuple[int, Solution | None, int, int]:
+    ) -> tuple[cp_model.CpSolverStatus, Solution | None, int, int]:
         """Optimize one level; returns (cp status, solution, objective, bound)."""
         expression = cp_model.LinearExpr.weighted_sum(*terms)
         if maximize:
             self.model.maximize(expression)
         else:
             self.model.minimize(expression)
-        self.model.clear_hints()
+        self.model.clear_hints()  # type: ignore[no-untyped-call]
         if hint is not None:
             self._add_hint(hint)
         solver = self._solver(time_limit)
@@ -198,9 +192,7 @@ class _Levels:
         stopped: list[bool] = []
         watcher = None
         if self.should_stop is not None:
-            watcher = threading.Thread(
-                target=_stop_watch, args=(solver, self.should_stop, done, stopped), daemon=True
-            )
+            watcher = threading.Thread(target=_stop_watch, args=(solver, self.should_stop, done, stopped), daemon=True)
             watcher.start()
         status = solver.solve(self.model, recorder)
         done.set()
@@ -284,55 +276,51 @@ def solve(
     status, solution, value, bound = levels.run(
         "covered_value", covered_value_terms(problem, levels.vars), True, hint, level_limit, on_solution
     )
-    common = {
-        "build_ms": build_ms,
-        "workers": levels.workers,
-        "linearization_level": levels.linearization,
-        "seed": params.seed,
-    }
+
+    def finish(**outcome: Any) -> Result:
+        return Result(
+            build_ms=build_ms,
+            solve_ms=_since(start) - build_ms,
+            levels=tuple(levels.reports),
+            stopped=levels.stopped,
+            workers=levels.workers,
+            linearization_level=levels.linearization,
+            seed=params.seed,
+            **outcome,
+        )
+
     if status == cp_model.INFEASIBLE:
         conflict = explain_infeasible(problem, params)
-        return Result(
+        return finish(
             status="infeasible",
             solution=None,
             covered_value=0,
             value_bound=0,
             kept_previous=0,
             cost=0,
-            solve_ms=_since(start) - build_ms,
-            levels=tuple(levels.reports),
             conflict=conflict,
-            **common,
         )
     if solution is None:
         # No CP-SAT solution in time (or stopped first): fall back to the greedy plan if it exists.
         fallback = hint if hint is not None else (greedy(problem) if not problem.pinned_pairs else None)
         if fallback is None:
-            return Result(
+            return finish(
                 status="unknown",
                 solution=None,
                 covered_value=0,
                 value_bound=upper_bound(problem),
                 kept_previous=0,
                 cost=0,
-                solve_ms=_since(start) - build_ms,
-                levels=tuple(levels.reports),
-                stopped=levels.stopped,
-                **common,
             )
         value, kept, cost = evaluate(problem, fallback)
-        return Result(
+        return finish(
             status="feasible",
             solution=fallback,
             covered_value=value,
             value_bound=max(upper_bound(problem), value),
             kept_previous=kept,
             cost=cost,
-            solve_ms=_since(start) - build_ms,
-            levels=tuple(levels.reports),
-            stopped=levels.stopped,
             source="greedy",
-            **common,
         )
 
     proven = status == cp_model.OPTIMAL
@@ -354,9 +342,7 @@ def solve(
     # Level 3: cost.
     if not levels.stopped:
         limit = max(levels.remaining(), 0.05)
-        status3, better, _, _ = levels.run(
-            "total_cost", cost_terms(problem, levels.vars), False, solution, limit, None
-        )
+        status3, better, _, _ = levels.run("total_cost", cost_terms(problem, levels.vars), False, solution, limit, None)
         if better is not None:
             solution = better
         proven = proven and status3 == cp_model.OPTIMAL
@@ -364,18 +350,14 @@ def solve(
         proven = False
 
     value, kept, cost = evaluate(problem, solution)
-    return Result(
+    return finish(
         status="optimal" if proven else "feasible",
         solution=solution,
         covered_value=value,
         value_bound=value if status == cp_model.OPTIMAL else max(bound, value),
         kept_previous=kept,
         cost=cost,
-        solve_ms=_since(start) - build_ms,
-        levels=tuple(levels.reports),
-        stopped=levels.stopped,
         progress=tuple(levels.progress),
-        **common,
     )
 
 
@@ -393,6 +375,8 @@ def explain_infeasible(problem: Problem, params: SolveParams) -> Conflict:
         literals.append(literal)
     index_of = {literal.index: p for literal, p in zip(literals, problem.pinned_pairs, strict=True)}
 
+    last_core: list[int] = list(problem.pinned_pairs)
+
     def infeasible(subset: list[int]) -> bool | None:
         model.clear_assumptions()
         model.add_assumptions([literals[problem.pinned_pairs.index(p)] for p in subset])
@@ -407,7 +391,6 @@ def explain_infeasible(problem: Problem, params: SolveParams) -> Conflict:
             return True
         return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
-    last_core: list[int] = list(problem.pinned_pairs)
     if infeasible(list(problem.pinned_pairs)) is not True:
         core = list(problem.pinned_pairs)
     else:

@@ -1,0 +1,5 @@
+"""Entry point for `python -m service`."""
+
+from service.cli import main
+
+main()

@@ -1,0 +1,167 @@
+"""The console script: solve a request file, run a what-if scenario file, or serve the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from service.contract import AllocationRequest, InvalidRequest, Plan, parse_request
+
+app = typer.Typer(
+    help="presales-allocator: which presales people work on which opportunities, for how many hours, at what cost.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file, turning every way it can fail into a one-line message."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise _fail(f"error: cannot read {path}: {error.strerror or error}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _fail(f"error: {path} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+
+
+def load_request(path: Path) -> AllocationRequest:
+    data = read_json(path)
+    try:
+        return parse_request(data)
+    except InvalidRequest as invalid:
+        lines = [f"error: {path} is not a valid allocation request ({len(invalid.errors)} problem(s)):"]
+        lines += [f"  {e.path or '(request)'}: {e.message}" for e in invalid.errors[:50]]
+        if len(invalid.errors) > 50:
+            lines.append(f"  … and {len(invalid.errors) - 50} more")
+        raise _fail("\n".join(lines)) from None
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def render_plan(request: AllocationRequest, plan: Plan) -> str:
+    """A summary a presales director can read: what was staffed, what was not and why, cost against budget."""
+    out: list[str] = []
+    objective = plan.objective
+    kpis = plan.kpis
+    out.append(f"Plan status: {plan.status}" + (" (cancelled)" if plan.cancelled else ""))
+    out.append(
+        f"Covered value {_money(objective.covered_value)}"
+        + (f" of {_money(kpis.possible_value)} possible ({kpis.coverage:.1%})" if kpis else "")
+        + f"; bound {_money(objective.bound)}, gap {objective.gap:.2%}"
+    )
+    out.append(f"Total cost {_money(objective.total_cost)}; changes against previous plan: {objective.changes}")
+    if kpis:
+        by_grade = ", ".join(f"{g} {c:.0%}" for g, c in sorted(kpis.coverage_by_grade.items()))
+        out.append(
+            f"Staffed {kpis.staffed_opportunities} of {kpis.opportunities} opportunities; "
+            f"slots filled {kpis.filled_slots}, unfilled {kpis.unfilled_slots}; utilization {kpis.utilization:.0%}"
+        )
+        if by_grade:
+            out.append(f"Coverage by grade: {by_grade}")
+    if plan.explanation:
+        out.append("")
+        out.append(f"INFEASIBLE: {plan.explanation.detail}")
+
+    names = {s.id: s.name or s.id for s in request.staff}
+    opportunity_names = {o.id: o.name or o.id for o in request.opportunities}
+    by_opportunity: dict[str, list[str]] = {}
+    for a in plan.assignments:
+        by_opportunity.setdefault(a.opportunity_id, []).append(
+            f"{a.demand_id}: {names[a.staff_id]} ({a.staff_id}) weeks {a.start_week}-{a.end_week}, "
+            f"{a.hours:g} h, {_money(a.cost)}"
+        )
+    leads = {lead.opportunity_id: lead for lead in plan.leads}
+    summaries = {s.opportunity_id: s for s in plan.opportunities}
+    if by_opportunity:
+        out.append("")
+        out.append("Staffed opportunities (cost / budget):")
+        for opportunity_id, lines in by_opportunity.items():
+            summary = summaries[opportunity_id]
+            lead = leads[opportunity_id]
+            out.append(
+                f"  [{summary.grade}] {opportunity_id} {opportunity_names[opportunity_id]}: "
+                f"{_money(summary.cost)} / {_money(summary.budget)}, coverage {summary.coverage:.0%}, "
+                f"lead {names[lead.staff_id]} ({lead.staff_id}, {lead.hours:g} h, {_money(lead.cost)})"
+            )
+            out.extend(f"      {line}" for line in lines)
+    if plan.unfilled:
+        out.append("")
+        out.append("Unfilled work and why:")
+        for u in plan.unfilled:
+            out.append(f"  {u.opportunity_id}/{u.demand_id} x{u.slots}: {u.reason} — {u.detail}")
+    out.append("")
+    out.append(
+        f"Solved by {plan.solver.name} {plan.solver.version} with {plan.solver.workers} workers in "
+        f"{plan.timing.total_ms} ms (build {plan.timing.build_ms} ms, solve {plan.timing.solve_ms} ms)"
+    )
+    return "\n".join(out)
+
+
+@app.command()
+def solve(
+    request_file: Annotated[Path, typer.Argument(help="Allocation request JSON (CONTRACT.md).")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the plan JSON to this file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON instead of the summary.")] = False,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=0.01, help="Override options.time_limit_s (seconds).")
+    ] = None,
+    deterministic: Annotated[
+        bool | None, typer.Option("--deterministic/--no-deterministic", help="Override options.deterministic.")
+    ] = None,
+) -> None:
+    """Solve an allocation request and print a readable summary (or the plan JSON)."""
+    from service.planning import make_plan
+
+    request = load_request(request_file)
+    if time_limit is not None:
+        request.options.time_limit_s = time_limit
+    if deterministic is not None:
+        request.options.deterministic = deterministic
+    plan = make_plan(request)
+    document = plan.model_dump_json(indent=2)
+    if output is not None:
+        output.write_text(document + "\n", encoding="utf-8")
+    if as_json:
+        typer.echo(document)
+    else:
+        typer.echo(render_plan(request, plan))
+        if output is not None:
+            typer.echo(f"Plan written to {output}")
+    if plan.status in ("infeasible", "unknown"):
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind; loopback unless API keys are configured.")] = None,
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the HTTP API (migrations run at start-up)."""
+    from service.api.server import run
+
+    run(host, port)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -342,7 +342,7 @@ def format_path(loc: Iterable[str | int]) -> str:
 def errors_from_pydantic(error: ValidationError, prefix: Sequence[str | int] = ()) -> list[FieldError]:
     found = []
     for item in error.errors(include_url=False):
-        loc = [p for p in item["loc"] if not (isinstance(p, str) and _is_union_tag(p))]
+        loc = [p for p in item["loc"] if not (isinstance(p, str) and (_is_union_tag(p) or p == "[key]"))]
         found.append(FieldError(format_path([*prefix, *loc]), item["msg"], item["type"]))
     return found
 

@@ -1,0 +1,79 @@
+"""Properties of the solver's plans on generated small requests: every plan passes the independent
+checker (H1-H9, derived fields, objective, summaries, unfilled reasons)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+
+from tests.checker import check_plan, close
+from tests.strategies import small_requests
+
+HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+
+
+def solve(request: dict[str, Any]) -> dict[str, Any]:
+    from service.contract import parse_request
+    from service.planning import make_plan
+
+    plan: dict[str, Any] = make_plan(parse_request(copy.deepcopy(request))).model_dump(mode="json")
+    return plan
+
+
+def has_fixings(request: dict[str, Any]) -> bool:
+    return any(o.get("pinned") or o.get("lead_staff_id") for o in request["opportunities"])
+
+
+def _describe(request: dict[str, Any], plan: dict[str, Any]) -> str:
+    return (
+        f"\nrequest: {json.dumps(request)}\nsolver: status {plan.get('status')} objective {plan.get('objective')}"
+        f"\n  assignments {[(a['opportunity_id'], a['demand_id'], a['staff_id']) for a in plan['assignments']]}"
+        f"\n  leads {[(x['opportunity_id'], x['staff_id']) for x in plan['leads']]}"
+        f"\n  unfilled {[(u['opportunity_id'], u['demand_id'], u['slots'], u['reason']) for u in plan['unfilled']]}"
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=HEALTH)
+@given(small_requests())
+def test_plan_passes_checker(request: dict[str, Any]) -> None:
+    plan = solve(request)
+    why = _describe(request, plan)
+    if plan["status"] == "infeasible":
+        assert has_fixings(request), "infeasible without pins or lead_staff_id" + why
+        assert plan.get("explanation"), "an infeasible plan must explain itself" + why
+        return
+    assert plan["status"] in ("optimal", "feasible"), why
+    report = check_plan(request, plan)
+    assert report.violations == [], "\n".join(report.violations) + why
+    objective = plan["objective"]
+    assert close(objective["covered_value"], report.covered_value), why
+    assert close(objective["total_cost"], report.total_cost), why
+    assert objective["changes"] == report.changes, why
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=HEALTH)
+@given(small_requests())
+def test_resolving_with_own_plan_as_previous_changes_nothing(request: dict[str, Any]) -> None:
+    """The previous plan is itself feasible, so an optimal re-solve keeps every assignment of it
+    (changes 0), at the same covered value and no higher cost."""
+    first = solve(request)
+    if first["status"] != "optimal":
+        return
+    again = dict(request)
+    again["previous_plan"] = [
+        {k: a[k] for k in ("opportunity_id", "demand_id", "staff_id")} for a in first["assignments"]
+    ]
+    second = solve(again)
+    why = _describe(again, second)
+    assert second["status"] == "optimal", why
+    report = check_plan(again, second)
+    assert report.violations == [], "\n".join(report.violations) + why
+    assert report.changes == 0, why
+    n = max(len(first["assignments"]), 1)
+    assert abs(report.covered_value - first["objective"]["covered_value"]) <= 0.01 * n + 1e-6 * abs(
+        report.covered_value
+    ), why
+    assert report.total_cost <= first["objective"]["total_cost"] + 0.01 + 1e-6 * report.total_cost, why

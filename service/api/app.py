@@ -1,0 +1,92 @@
+"""create_app(): the FastAPI application, its lifespan (migrations, solver pool, job runner) and wiring."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from anyio import to_thread
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+import service
+from service.api.errors import install_error_handlers
+from service.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.api.openapi import DESCRIPTION, install_openapi
+from service.api.routes import health, plans
+from service.db.engine import make_engine, make_sessions
+from service.db.migrate import upgrade
+from service.jobs.pool import Limits, SolvePool
+from service.jobs.runner import JobRunner
+from service.observability import Metrics
+from service.settings import Settings, get_settings
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, pool: SolvePool | None = None) -> FastAPI:
+    """The service. `settings` default to the environment; a given `pool` is shared and not stopped here."""
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        await to_thread.run_sync(upgrade, engine, settings.database_schema)
+        solve_pool = pool or SolvePool(
+            settings.solve_workers,
+            limits=Limits(settings.watchdog_factor, settings.watchdog_min_grace_s, settings.cancel_grace_s),
+        )
+        if pool is None:
+            solve_pool.start()
+        runner = JobRunner(
+            make_sessions(engine),
+            solve_pool,
+            metrics,
+            tenant_max_active_jobs=settings.tenant_max_active_jobs,
+            job_max_attempts=settings.job_max_attempts,
+        )
+        app.state.engine = engine
+        app.state.sessions = make_sessions(engine)
+        app.state.runner = runner
+        await runner.start()
+        log.info(
+            "service.started",
+            database=engine.url.render_as_string(hide_password=True),
+            solver_processes=solve_pool.size,
+            authentication="api keys" if settings.auth_enabled else "off",
+        )
+        try:
+            yield
+        finally:
+            await runner.stop()
+            if pool is None:
+                await to_thread.run_sync(solve_pool.stop)
+            engine.dispose()
+            log.info("service.stopped")
+
+    app = FastAPI(
+        title="Presales allocator",
+        version=service.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.dependency_overrides[get_settings] = lambda: settings
+    install_error_handlers(app)
+    # Added innermost first: the request context wraps the body limit, so a 413 is logged with its id.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.include_router(plans.router)
+    app.include_router(health.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    install_openapi(app)
+    return app

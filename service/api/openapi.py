@@ -1,0 +1,130 @@
+"""The OpenAPI document: contract schemas as components, realistic examples, problem responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+from service.api.errors import PROBLEM_MEDIA_TYPE
+from service.api.schemas import JobState, Problem
+from service.contract import AllocationRequest, Plan
+
+REF = "#/components/schemas/{model}"
+
+DESCRIPTION = """\
+Cost-aware staffing of presales people on B2B opportunities, solved exactly with CP-SAT.
+
+Send an allocation request to `POST /v1/plans`. By default the call waits for the plan (201);
+with `?mode=async` it answers at once (202) and you poll `GET /v1/plans/{id}`.
+`DELETE /v1/plans/{id}` stops a solve and keeps the best plan found so far.
+
+Errors are RFC 9457 problem details (`application/problem+json`); a 422 lists every offending
+field by path, e.g. `opportunities[3].demands[0].end_week`.
+
+Authentication: when the server has API keys (`API_KEYS`), send yours as `X-API-Key: <key>` or
+`Authorization: Bearer <key>`. Each key belongs to a tenant, and a tenant sees only its own plans.
+"""
+
+
+@cache
+def example(name: str) -> dict[str, Any]:
+    """An example document shipped with the package (service/api/examples/<name>.json)."""
+    text = resources.files("service.api").joinpath("examples", f"{name}.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def schema_ref(model: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=model)}
+
+
+_STATUS_TEXT = {
+    400: "The body is not JSON.",
+    401: "No API key, or an unknown one.",
+    404: "No such plan for this tenant.",
+    409: "Conflict: an Idempotency-Key reused with another body, or nothing left to cancel.",
+    413: "The body is over the size limit.",
+    415: "The body is not application/json.",
+    422: "The request breaks the contract; `errors` names each field.",
+    429: "The tenant has too many solves queued or running; see Retry-After.",
+    503: "The solve ended without a plan (stopped by the watchdog, or cancelled before it had one).",
+}
+
+
+def problems(*statuses: int, descriptions: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries for problem-details errors."""
+    found: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {
+            "description": (descriptions or {}).get(status, _STATUS_TEXT[status]),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema_ref("Problem")}},
+        }
+        if status == 429:
+            entry["headers"] = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+        found[status] = entry
+    return found
+
+
+def json_response(description: str, *models: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = schema_ref(models[0]) if len(models) == 1 else {"anyOf": [schema_ref(m) for m in models]}
+    content: dict[str, Any] = {"schema": schema}
+    if "Plan" in models:
+        content["example"] = example("small-plan")
+    entry: dict[str, Any] = {"description": description, "content": {"application/json": content}}
+    if headers:
+        entry["headers"] = headers
+    return entry
+
+
+LOCATION_HEADER = {"Location": {"description": "Where the plan lives: /v1/plans/{id}", "schema": {"type": "string"}}}
+
+
+def allocation_request_body() -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": schema_ref("AllocationRequest"),
+                    "examples": {
+                        "small": {
+                            "summary": "Five people, three opportunities (A, C and E grade)",
+                            "value": example("small-request"),
+                        }
+                    },
+                }
+            },
+        }
+    }
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Build the document once, adding the contract models that routes reference by $ref."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        _, extra = models_json_schema(
+            [
+                (AllocationRequest, "validation"),
+                (Plan, "serialization"),
+                (JobState, "serialization"),
+                (Problem, "serialization"),
+            ],
+            ref_template=REF,
+        )
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in extra.get("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,204 @@
+"""/v1/plans: solve a request (now or as a job), read a plan or its job, list plans, cancel a solve."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from service.api.deps import RunnerDep, SessionDep, SettingsDep, TenantDep
+from service.api.errors import (
+    Conflict,
+    MalformedBody,
+    NotFound,
+    SolveFailed,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from service.api.openapi import LOCATION_HEADER, allocation_request_body, json_response, problems
+from service.api.schemas import JobState, PlanPage, PlanSummary
+from service.contract import AllocationRequest, FieldError, InvalidRequest, parse_request
+from service.db.repositories import InvalidCursor, JobRepository, PageCursor
+from service.jobs.runner import JobView
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"])
+
+Mode = Literal["sync", "async"]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Makes the POST safe to retry: the same key with the same body returns the same plan "
+        "without solving again; with another body, 409.",
+    ),
+]
+
+
+def location(plan_id: str) -> str:
+    return f"{router.prefix}/{plan_id}"
+
+
+def parse_body(body: bytes, content_type: str | None) -> AllocationRequest:
+    """Raw body -> validated request, or the problem that says what is wrong with it."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(f"send the request as application/json, not {media_type or 'no content type'}")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise MalformedBody(f"the body is not valid JSON: {error}") from None
+    try:
+        return parse_request(data)
+    except InvalidRequest as error:
+        raise ValidationFailed(error.errors) from None
+
+
+def state_response(view: JobView, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    state = JobState.model_validate({"id": view.id, "status": view.status, "detail": view.detail})
+    return JSONResponse(state.model_dump(), status_code=status_code, headers=headers)
+
+
+def view_response(view: JobView, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The plan when there is one, else the job's state (with a polling hint while it is pending)."""
+    if view.plan is not None:
+        return JSONResponse(view.plan, status_code=status_code, headers=headers)
+    if not view.finished:
+        headers = {**(headers or {}), "Retry-After": "1"}
+    return state_response(view, status_code, headers)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Solve an allocation request",
+    response_model=None,
+    responses={
+        201: json_response("The plan (synchronous mode).", "Plan", headers=LOCATION_HEADER),
+        202: json_response("Accepted as a job (`mode=async`); poll the Location.", "JobState", headers=LOCATION_HEADER),
+        **problems(400, 401, 409, 413, 415, 422, 429, 503),
+    },
+    openapi_extra=allocation_request_body(),
+)
+async def create_plan(
+    request: Request,
+    runner: RunnerDep,
+    tenant: TenantDep,
+    mode: Annotated[Mode, Query(description="`sync` waits for the plan; `async` returns a job at once.")] = "sync",
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    body = await request.body()
+    allocation = await run_in_threadpool(parse_body, body, request.headers.get("content-type"))
+    submission = await runner.submit(tenant, allocation, idempotency_key)
+    headers = {"Location": location(submission.job_id)}
+    if submission.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    if mode == "async":
+        current = await runner.view(tenant, submission.job_id) if submission.replayed else None
+        status = current.status if current is not None else "queued"
+        return JSONResponse({"id": submission.job_id, "status": status}, status_code=202, headers=headers)
+    view = await runner.wait(tenant, submission.job_id)
+    if view is None:  # the runner is shutting down and the job vanished: cannot happen with a live database
+        raise NotFound(f"no plan {submission.job_id!r}")
+    if view.plan is not None:
+        return JSONResponse(view.plan, status_code=201, headers=headers)
+    if view.status == "cancelled":
+        raise Conflict(
+            f"plan {view.id} was cancelled before the solver had any plan: {view.detail}",
+            headers=headers,
+            extensions={"plan_id": view.id},
+        )
+    if view.status == "failed":
+        raise SolveFailed(view.detail or "the solve failed", headers=headers, extensions={"plan_id": view.id})
+    # The server is stopping: the job stays queued and runs after the restart.
+    return state_response(view, 202, headers)
+
+
+@router.get(
+    "",
+    summary="List plans, newest first",
+    response_model=PlanPage,
+    responses=problems(401, 422),
+)
+def list_plans(
+    response: Response,
+    session: SessionDep,
+    tenant: TenantDep,
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
+    cursor: Annotated[str | None, Query(max_length=300, description="`next_cursor` of the previous page.")] = None,
+) -> PlanPage:
+    try:
+        after = PageCursor.decode(cursor) if cursor else None
+    except InvalidCursor as error:
+        raise ValidationFailed([FieldError("query.cursor", str(error), "invalid_cursor")]) from None
+    size = min(limit, settings.page_size_max)
+    rows = JobRepository(session).page(tenant, size + 1, after)
+    items = [
+        PlanSummary(
+            id=row.job.id,
+            status=row.plan_status or row.job.status,
+            cancelled=row.cancelled,
+            created_at=row.job.created_at,
+            finished_at=row.job.finished_at,
+            covered_value=row.covered_value,
+            total_cost=row.total_cost,
+            detail=row.job.detail,
+        )
+        for row in rows[:size]
+    ]
+    next_cursor = None
+    if len(rows) > size:
+        last = rows[size - 1].job
+        next_cursor = PageCursor(last.created_at, last.id).encode()
+        response.headers["Link"] = f'<{router.prefix}?limit={size}&cursor={next_cursor}>; rel="next"'
+    return PlanPage(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/{plan_id}",
+    summary="A plan, or its job's state while it is being solved",
+    response_model=None,
+    responses={
+        200: json_response("The plan, or `{id, status}` while queued or running, or why it ended.", "Plan", "JobState"),
+        **problems(401, 404),
+    },
+)
+def get_plan(plan_id: str, session: SessionDep, tenant: TenantDep) -> Response:
+    job = JobRepository(session).get(tenant, plan_id, with_plan=True)
+    if job is None:
+        raise NotFound(f"no plan {plan_id!r}")
+    return view_response(JobView.of(job))
+
+
+@router.delete(
+    "/{plan_id}",
+    summary="Cancel a queued or running solve",
+    description="A queued job ends at once as `cancelled`. A running solve is told to stop and keeps its best "
+    "plan so far (status `feasible`, `cancelled: true`); the answer waits a moment for that plan, else 202.",
+    response_model=None,
+    responses={
+        200: json_response("Cancelled: the plan kept, or `{id, status: cancelled}`.", "Plan", "JobState"),
+        202: json_response("The solve was told to stop; poll the plan.", "JobState"),
+        **problems(401, 404, 409),
+    },
+)
+async def cancel_plan(plan_id: str, runner: RunnerDep, tenant: TenantDep, settings: SettingsDep) -> Response:
+    result = await runner.cancel(tenant, plan_id)
+    if result == "not_found":
+        raise NotFound(f"no plan {plan_id!r}")
+    if result == "finished":
+        current = await runner.view(tenant, plan_id)
+        status = current.status if current is not None else "finished"
+        raise Conflict(f"plan {plan_id} has already finished (status {status}); there is nothing to cancel")
+    view = await runner.wait(tenant, plan_id, settings.cancel_wait_s)
+    if view is None:
+        raise NotFound(f"no plan {plan_id!r}")
+    if view.finished:
+        return view_response(view)
+    detail = "cancellation requested; the best plan found so far will be kept"
+    return JSONResponse({"id": view.id, "status": view.status, "detail": detail}, status_code=202)

@@ -1,0 +1,94 @@
+"""Tables: every allocation request, the job that solves it, the plan it produced, idempotency keys.
+
+A job and its plan share one id, the id clients see in `/v1/plans/{id}`. Plans are their own table so
+that later features (scenario comparisons) can reference several plans by id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final, Literal, get_args
+
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db.base import Base, utcnow
+
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+JOB_STATUSES: Final[tuple[JobStatus, ...]] = get_args(JobStatus)
+ACTIVE_STATUSES: Final[tuple[JobStatus, ...]] = ("queued", "running")
+
+Tenant = String(200)
+RowId = String(36)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class StoredRequest(Base):
+    """An allocation request as validated (defaults filled in), kept so a job can run again after a restart."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[str] = mapped_column(RowId, primary_key=True)
+    tenant: Mapped[str] = mapped_column(Tenant)
+    body: Mapped[dict[str, Any]]
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """One solve of one request: queued -> running -> done | failed | cancelled."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        Index("ix_jobs_tenant_created_at", "tenant", "created_at", "id"),
+        Index("ix_jobs_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(RowId, primary_key=True)
+    tenant: Mapped[str] = mapped_column(Tenant)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    time_limit_s: Mapped[float] = mapped_column(Float)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+    request: Mapped[StoredRequest] = relationship(lazy="raise")
+    plan: Mapped[StoredPlan | None] = relationship(back_populates="job", lazy="raise")
+
+
+class StoredPlan(Base):
+    """A plan as returned to the client (its JSON), with the few fields lists and scenarios need."""
+
+    __tablename__ = "plans"
+    __table_args__ = (Index("ix_plans_tenant_created_at", "tenant", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    tenant: Mapped[str] = mapped_column(Tenant)
+    status: Mapped[str] = mapped_column(String(16))
+    cancelled: Mapped[bool] = mapped_column(default=False)
+    covered_value: Mapped[float] = mapped_column(Float)
+    total_cost: Mapped[float] = mapped_column(Float)
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    job: Mapped[Job] = relationship(back_populates="plan", lazy="raise")
+
+
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key: the request it first came with and the job that answers it."""
+
+    __tablename__ = "idempotency_keys"
+
+    tenant: Mapped[str] = mapped_column(Tenant, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,264 @@
+"""Queries and state changes of requests, jobs, plans and idempotency keys; callers own the transaction."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from service.db.base import utcnow
+from service.db.models import ACTIVE_STATUSES, IdempotencyKey, Job, StoredPlan, StoredRequest
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that this service did not hand out."""
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Position after the last item of a page: the (created_at, id) of that item, newest-first order."""
+
+    created_at: dt.datetime
+    id: str
+
+    def encode(self) -> str:
+        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> PageCursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+            stamp, sep, job_id = raw.partition("|")
+            created_at = dt.datetime.fromisoformat(stamp)
+        except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+            raise InvalidCursor(f"not a cursor from this service: {text!r}") from error
+        if not sep or not job_id or created_at.tzinfo is None:
+            raise InvalidCursor(f"not a cursor from this service: {text!r}")
+        return cls(created_at, job_id)
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One row of a plan list: the job and, when it produced one, its plan's headline figures."""
+
+    job: Job
+    plan_status: str | None
+    cancelled: bool
+    covered_value: float | None
+    total_cost: float | None
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: str
+    tenant: str
+    request_body: dict[str, Any]
+    time_limit_s: float
+    cancel_requested: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What start-up did with jobs an earlier process left unfinished."""
+
+    requeued: list[str]
+    failed: list[str]
+    cancelled: list[str]
+
+
+class JobRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # ------------------------------------------------------------------ creating
+
+    def create(
+        self,
+        *,
+        tenant: str,
+        request_body: dict[str, Any],
+        body_sha256: str,
+        time_limit_s: float,
+        idempotency_key: str | None = None,
+        job_id: str | None = None,
+    ) -> Job:
+        """Store a request and its queued job (and the idempotency key); a reused key raises IntegrityError."""
+        request = StoredRequest(id=new_id(), tenant=tenant, body=request_body, body_sha256=body_sha256)
+        job = Job(
+            id=job_id or new_id(),
+            tenant=tenant,
+            request_id=request.id,
+            status="queued",
+            time_limit_s=time_limit_s,
+            cancel_requested=False,
+            attempts=0,
+        )
+        self.session.add(request)
+        self.session.flush()
+        self.session.add(job)
+        self.session.flush()
+        if idempotency_key is not None:
+            self.session.add(IdempotencyKey(tenant=tenant, key=idempotency_key, body_sha256=body_sha256, job_id=job.id))
+            self.session.flush()
+        return job
+
+    def idempotency_key(self, tenant: str, key: str) -> IdempotencyKey | None:
+        return self.session.get(IdempotencyKey, (tenant, key))
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, tenant: str, job_id: str, *, with_plan: bool = False) -> Job | None:
+        query = select(Job).where(Job.id == job_id, Job.tenant == tenant)
+        if with_plan:
+            query = query.options(selectinload(Job.plan))
+        return self.session.scalars(query).one_or_none()
+
+    def get_any(self, job_id: str) -> Job | None:
+        """A job whatever its tenant; for the job runner only, never for a client's request."""
+        return self.session.get(Job, job_id)
+
+    def count_active(self, tenant: str) -> int:
+        query = select(func.count()).select_from(Job).where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES))
+        return self.session.scalar(query) or 0
+
+    def active(self, tenant: str) -> Sequence[Job]:
+        query = select(Job).where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES))
+        return self.session.scalars(query).all()
+
+    def page(self, tenant: str, limit: int, after: PageCursor | None = None) -> list[JobSummary]:
+        """The tenant's jobs newest first, `limit` of them, starting after `after`."""
+        query = (
+            select(Job, StoredPlan.status, StoredPlan.cancelled, StoredPlan.covered_value, StoredPlan.total_cost)
+            .outerjoin(StoredPlan, StoredPlan.id == Job.id)
+            .where(Job.tenant == tenant)
+            .order_by(Job.created_at.desc(), Job.id.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(
+                or_(Job.created_at < after.created_at, and_(Job.created_at == after.created_at, Job.id < after.id))
+            )
+        return [
+            JobSummary(job, status, bool(cancelled), covered_value, total_cost)
+            for job, status, cancelled, covered_value, total_cost in self.session.execute(query)
+        ]
+
+    # ------------------------------------------------------------------ the job runner's transitions
+
+    def claim(self, job_id: str) -> ClaimedJob | None:
+        """queued -> running, counting the attempt; None when the job is no longer queued."""
+        job = self.session.scalars(
+            select(Job).where(Job.id == job_id).options(selectinload(Job.request)).with_for_update()
+        ).one_or_none()
+        if job is None or job.status != "queued":
+            return None
+        job.status = "running"
+        job.attempts += 1
+        job.started_at = utcnow()
+        job.detail = None
+        return ClaimedJob(job.id, job.tenant, job.request.body, job.time_limit_s, job.cancel_requested, job.attempts)
+
+    def finish(self, job_id: str, plan: dict[str, Any]) -> Job | None:
+        """running -> done with its plan; the plan is marked cancelled when a cancel was asked for."""
+        job = self._locked(job_id)
+        if job is None or job.status != "running":
+            return None
+        plan = {**plan, "id": job.id}
+        if job.cancel_requested:
+            plan["cancelled"] = True
+        objective = plan.get("objective") or {}
+        self.session.add(
+            StoredPlan(
+                id=job.id,
+                tenant=job.tenant,
+                status=str(plan["status"]),
+                cancelled=bool(plan.get("cancelled", False)),
+                covered_value=float(objective.get("covered_value", 0.0)),
+                total_cost=float(objective.get("total_cost", 0.0)),
+                body=plan,
+            )
+        )
+        job.status = "done"
+        job.finished_at = utcnow()
+        return job
+
+    def fail(self, job_id: str, detail: str) -> Job | None:
+        """running -> failed, or cancelled when a cancel was asked for (the job ends without a plan)."""
+        job = self._locked(job_id)
+        if job is None or job.status != "running":
+            return None
+        job.status = "cancelled" if job.cancel_requested else "failed"
+        job.detail = detail
+        job.finished_at = utcnow()
+        return job
+
+    def requeue(self, job_id: str, *, uncount_attempt: bool) -> Job | None:
+        """running -> queued, when the server stops before the solve could finish."""
+        job = self._locked(job_id)
+        if job is None or job.status != "running":
+            return None
+        job.status = "queued"
+        job.started_at = None
+        if uncount_attempt:
+            job.attempts = max(0, job.attempts - 1)
+        return job
+
+    def cancel(self, tenant: str, job_id: str) -> tuple[Job, str] | None:
+        """queued -> cancelled at once; running -> cancel_requested (the runner stops the solve).
+
+        Returns the job and the status it had before, or None for an unknown id.
+        """
+        job = self.session.scalars(
+            select(Job).where(Job.id == job_id, Job.tenant == tenant).with_for_update()
+        ).one_or_none()
+        if job is None:
+            return None
+        before = job.status
+        if before == "queued":
+            job.status = "cancelled"
+            job.cancel_requested = True
+            job.detail = "cancelled before the solve started"
+            job.finished_at = utcnow()
+        elif before == "running":
+            job.cancel_requested = True
+        return job, before
+
+    def recover(self, max_attempts: int) -> Recovery:
+        """Jobs a previous process left queued or running: run again, or end them with a reason."""
+        jobs = self.session.scalars(
+            select(Job).where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.created_at, Job.id).with_for_update()
+        ).all()
+        recovery = Recovery([], [], [])
+        now = utcnow()
+        for job in jobs:
+            if job.status == "running" and job.cancel_requested:
+                job.status, job.finished_at = "cancelled", now
+                job.detail = "cancelled; the server stopped before the solve did, so no plan was kept"
+                recovery.cancelled.append(job.id)
+            elif job.status == "running" and job.attempts >= max_attempts:
+                job.status, job.finished_at = "failed", now
+                job.detail = (
+                    f"the server stopped during each of {job.attempts} attempts to solve this request; "
+                    "it is not tried again"
+                )
+                recovery.failed.append(job.id)
+            else:
+                job.status, job.started_at = "queued", None
+                recovery.requeued.append(job.id)
+        return recovery
+
+    def _locked(self, job_id: str) -> Job | None:
+        return self.session.scalars(select(Job).where(Job.id == job_id).with_for_update()).one_or_none()

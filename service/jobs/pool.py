@@ -1,0 +1,280 @@
+"""Long-lived solver processes: one job at a time each, a stop flag for cancellation, and a watchdog.
+
+The web process never runs CP-SAT itself. Each `SolveWorker` owns one child process (spawned, so it
+inherits no threads, locks or database connections) that imports the planner once and then solves the
+requests it is sent. `SolveWorker.run` blocks its calling thread until the child answers, and enforces:
+
+- cancellation: a shared byte the child's `should_stop` reads; the planner then returns its best plan;
+- the watchdog: CP-SAT time limits are not hard, so a child still busy at `time_limit_s` times the
+  factor (1.5) is killed and replaced, and the job fails with the reason;
+- crashes: a child that dies is replaced and the job fails with its exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.context import SpawnProcess
+from typing import Any, Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_TARGET = "service.planning:make_plan"
+_START_TIMEOUT_S = 120.0  # importing OR-Tools on a loaded machine
+_POLL_S = 0.2  # how often a waiting thread looks at the cancel token
+
+
+class StopFlag(Protocol):
+    value: int
+
+
+@dataclass(frozen=True)
+class SolveJob:
+    job_id: str
+    request_json: str
+    time_limit_s: float
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """What came of one job: the plan's JSON, or why there is none."""
+
+    plan_json: str | None
+    detail: str | None
+    elapsed_s: float
+    killed: bool = False  # by the watchdog or after ignoring a cancel
+
+    @property
+    def ok(self) -> bool:
+        return self.plan_json is not None
+
+
+@dataclass(frozen=True)
+class Limits:
+    watchdog_factor: float = 1.5
+    watchdog_min_grace_s: float = 1.0
+    cancel_grace_s: float = 3.0
+
+    def watchdog_s(self, time_limit_s: float) -> float:
+        """How long a job may run before its process is killed."""
+        return max(time_limit_s * self.watchdog_factor, time_limit_s + self.watchdog_min_grace_s)
+
+
+def load_target(target: str) -> Callable[..., Any]:
+    module, _, name = target.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
+
+
+def _orphan_guard(parent_pid: int) -> None:
+    # A killed server cannot stop its children; they must notice on their own and leave.
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+def serve(connection: Connection, stop_flag: StopFlag, target: str, parent_pid: int) -> None:
+    """Main loop of a solver process: (job_id, request_json) in, ("plan"|"error", text) out."""
+    # Ctrl-C reaches the whole process group; the parent decides when its children end.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_orphan_guard, args=(parent_pid,), daemon=True, name="orphan-guard").start()
+    from service.contract import AllocationRequest
+
+    make_plan = load_target(target)
+
+    def should_stop() -> bool:
+        return bool(stop_flag.value) or os.getppid() != parent_pid
+
+    connection.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        _job_id, request_json = message
+        try:
+            request = AllocationRequest.model_validate_json(request_json)
+            plan = make_plan(request, should_stop=should_stop)
+            reply: tuple[str, str] = ("plan", plan.model_dump_json())
+        except Exception as error:  # reported as the job's failure, the process lives on
+            reply = ("error", f"{type(error).__name__}: {error}")
+        try:
+            connection.send(reply)
+        except (BrokenPipeError, OSError):
+            return
+
+
+class SolveWorker:
+    """The parent's handle on one solver process; `run` is called from one thread at a time."""
+
+    def __init__(self, index: int, target: str, limits: Limits) -> None:
+        self.index = index
+        self.target = target
+        self.limits = limits
+        self._context = mp.get_context("spawn")
+        self._lock = threading.Lock()
+        self._process: SpawnProcess | None = None
+        self._connection: Connection | None = None
+        self._stop_flag: StopFlag = self._context.RawValue("b", 0)
+        self._ready = False
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self) -> None:
+        parent_end, child_end = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=serve,
+            args=(child_end, self._stop_flag, self.target, os.getpid()),
+            name=f"solver-{self.index}",
+            daemon=True,
+        )
+        process.start()
+        child_end.close()
+        self._process, self._connection, self._ready = process, parent_end, False
+
+    def stop(self, timeout_s: float = 3.0) -> None:
+        with self._lock:
+            self._shutdown(timeout_s)
+
+    def run(self, job: SolveJob, cancel: threading.Event) -> SolveOutcome:
+        """Solve `job` in the child process; blocks until a plan, a failure, or the watchdog."""
+        with self._lock:
+            started = time.monotonic()
+            problem = self._await_ready()
+            if problem is not None:
+                return SolveOutcome(None, problem, time.monotonic() - started)
+            assert self._connection is not None
+            assert self._process is not None
+            self._stop_flag.value = 1 if cancel.is_set() else 0
+            started = time.monotonic()
+            try:
+                self._connection.send((job.job_id, job.request_json))
+            except (BrokenPipeError, OSError) as error:
+                self._replace(f"send failed: {error}")
+                return SolveOutcome(None, f"the solver process was unavailable ({error})", 0.0)
+            return self._await_answer(job, cancel, started)
+
+    def _await_ready(self) -> str | None:
+        if self._process is None:
+            self.start()
+        if self._ready:
+            if self._process is not None and self._process.is_alive():
+                return None
+            self._replace("found dead between jobs")
+        assert self._connection is not None
+        assert self._process is not None
+        ready = wait([self._connection, self._process.sentinel], timeout=_START_TIMEOUT_S)
+        if self._connection in ready:
+            try:
+                kind, _pid = self._connection.recv()
+            except (EOFError, OSError):
+                kind = "eof"
+            if kind == "ready":
+                self._ready = True
+                return None
+        exit_code = self._process.exitcode
+        self._replace("did not start")
+        return f"the solver process failed to start (exit code {exit_code})"
+
+    def _await_answer(self, job: SolveJob, cancel: threading.Event, started: float) -> SolveOutcome:
+        assert self._connection is not None
+        assert self._process is not None
+        deadline = started + self.limits.watchdog_s(job.time_limit_s)
+        cancel_deadline = math.inf
+        while True:
+            now = time.monotonic()
+            if cancel.is_set() and cancel_deadline == math.inf:
+                self._stop_flag.value = 1
+                cancel_deadline = now + self.limits.cancel_grace_s
+            if now >= deadline or now >= cancel_deadline:
+                elapsed = now - started
+                self._replace("watchdog" if now >= deadline else "ignored cancel")
+                if now >= deadline:
+                    detail = (
+                        f"stopped by the watchdog after {elapsed:.1f} s: the solve overran its time limit of "
+                        f"{job.time_limit_s:g} s by more than half"
+                    )
+                else:
+                    grace = self.limits.cancel_grace_s
+                    detail = f"the solve did not stop within {grace:g} s of the cancel and was ended"
+                return SolveOutcome(None, detail, elapsed, killed=True)
+            timeout = min(deadline, cancel_deadline, now + _POLL_S) - now
+            ready = wait([self._connection, self._process.sentinel], timeout=max(timeout, 0.0))
+            if self._connection in ready and self._connection.poll():
+                try:
+                    kind, text = self._connection.recv()
+                except (EOFError, OSError):
+                    pass  # the process died mid-answer: handled below through its sentinel
+                else:
+                    elapsed = time.monotonic() - started
+                    if kind == "plan":
+                        return SolveOutcome(text, None, elapsed)
+                    return SolveOutcome(None, f"the planner failed: {text}", elapsed)
+            if self._process.sentinel in ready or not self._process.is_alive():
+                self._process.join(1.0)
+                exit_code = self._process.exitcode
+                self._replace(f"died with exit code {exit_code}")
+                return SolveOutcome(
+                    None, f"the solver process died (exit code {exit_code})", time.monotonic() - started
+                )
+
+    def _replace(self, reason: str) -> None:
+        log.warning("solver.process_replaced", worker=self.index, pid=self.pid, reason=reason)
+        self._shutdown(0.0)
+        self.restarts += 1
+        self.start()
+
+    def _shutdown(self, timeout_s: float) -> None:
+        process, connection = self._process, self._connection
+        self._process, self._connection, self._ready = None, None, False
+        if process is None:
+            return
+        if timeout_s > 0 and process.is_alive() and connection is not None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                connection.send(None)
+            process.join(timeout_s)
+        if process.is_alive():
+            process.kill()
+            process.join(5.0)
+        if connection is not None:
+            connection.close()
+        process.close()
+
+
+class SolvePool:
+    """`size` solver processes, started eagerly so the first request does not pay for imports."""
+
+    def __init__(self, size: int, *, target: str = DEFAULT_TARGET, limits: Limits | None = None) -> None:
+        if size < 1:
+            raise ValueError("a pool needs at least one solver process")
+        self.limits = limits or Limits()
+        self.workers = [SolveWorker(i, target, self.limits) for i in range(size)]
+
+    @property
+    def size(self) -> int:
+        return len(self.workers)
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()

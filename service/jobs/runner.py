@@ -1,0 +1,364 @@
+"""The job lifecycle: submit (with idempotency and a per-tenant cap), queue, solve on the pool, store, cancel.
+
+Every job is in the database before it is acknowledged, and the in-memory queue is only a cache of
+the database's `queued` rows: at start-up `recover()` requeues what an earlier process left queued or
+running (or ends it with a reason), so no acknowledged job is forgotten across a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal, TypeVar
+
+import structlog
+from anyio import to_thread
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.contract import AllocationRequest
+from service.db.base import utcnow
+from service.db.models import Job
+from service.db.repositories import JobRepository, new_id
+from service.jobs.pool import SolveJob, SolveOutcome, SolvePool, SolveWorker
+from service.observability import Metrics
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+TERMINAL = frozenset({"done", "failed", "cancelled"})
+
+
+class JobError(Exception):
+    """Base of what a client did that the job runner refuses."""
+
+
+class IdempotencyConflict(JobError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} was already used with a different request body")
+        self.key = key
+
+
+class TooManyActiveJobs(JobError):
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        super().__init__(f"this tenant already has {limit} solves queued or running, the most allowed")
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+
+
+def request_document(request: AllocationRequest) -> tuple[dict[str, Any], str]:
+    """The request as stored (defaults filled in) and the SHA-256 of its canonical JSON.
+
+    Idempotency compares the canonical form, so key order, whitespace and spelled-out defaults do not
+    make two requests with the same meaning differ.
+    """
+    document = request.model_dump(mode="json")
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return document, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Submission:
+    job_id: str
+    replayed: bool  # an Idempotency-Key seen before: no new job
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What a client may see of a job: its plan when it has one, else its state."""
+
+    id: str
+    status: str  # the plan's status, or queued / running / failed / cancelled
+    detail: str | None
+    plan: dict[str, Any] | None
+    cancel_requested: bool
+
+    @property
+    def finished(self) -> bool:
+        return self.plan is not None or self.status in ("failed", "cancelled")
+
+    @classmethod
+    def of(cls, job: Job) -> JobView:
+        plan = job.plan.body if job.plan is not None else None
+        status = str(plan["status"]) if plan is not None else job.status
+        return cls(job.id, status, job.detail, plan, job.cancel_requested)
+
+
+CancelResult = Literal["not_found", "finished", "cancelled", "cancelling"]
+
+
+class JobRunner:
+    """Owns the queue, one dispatcher task per solver process, and every job state change."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        pool: SolvePool,
+        metrics: Metrics,
+        *,
+        tenant_max_active_jobs: int,
+        job_max_attempts: int,
+    ) -> None:
+        self._sessions = sessions
+        self._pool = pool
+        self._metrics = metrics
+        self._tenant_max_active_jobs = tenant_max_active_jobs
+        self._job_max_attempts = job_max_attempts
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queued: set[str] = set()
+        self._cancel_tokens: dict[str, threading.Event] = {}
+        self._finished: dict[str, asyncio.Event] = {}
+        self._tenant_locks: dict[str, asyncio.Lock] = {}
+        self._dispatchers: list[asyncio.Task[None]] = []
+        self._executor = ThreadPoolExecutor(max_workers=pool.size, thread_name_prefix="solve")
+        self._stopping = False
+        self.solves_started = 0  # for tests and logs: how many solves this runner sent to the pool
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        recovery = await self._db(lambda repo: repo.recover(self._job_max_attempts))
+        if recovery.requeued or recovery.failed or recovery.cancelled:
+            log.info(
+                "jobs.recovered",
+                requeued=recovery.requeued,
+                failed=recovery.failed,
+                cancelled=recovery.cancelled,
+            )
+        for job_id in recovery.requeued:
+            self._enqueue(job_id)
+        self._metrics.jobs_finished.labels("failed").inc(len(recovery.failed))
+        self._metrics.jobs_finished.labels("cancelled").inc(len(recovery.cancelled))
+        self._dispatchers = [
+            asyncio.create_task(self._dispatch(worker), name=f"dispatch-{worker.index}")
+            for worker in self._pool.workers
+        ]
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Interrupt running solves (they are requeued for the next start) and end the dispatchers."""
+        self._stopping = True
+        for token in self._cancel_tokens.values():
+            token.set()
+        deadline = time.monotonic() + timeout_s
+        while self._cancel_tokens and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for task in self._dispatchers:
+            task.cancel()
+        await asyncio.gather(*self._dispatchers, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for event in self._finished.values():
+            event.set()
+
+    @property
+    def pool_size(self) -> int:
+        return self._pool.size
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._queued)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._cancel_tokens)
+
+    # ------------------------------------------------------------------ client operations
+
+    async def submit(self, tenant: str, request: AllocationRequest, idempotency_key: str | None = None) -> Submission:
+        document, sha256 = await to_thread.run_sync(request_document, request)
+        lock = self._tenant_locks.setdefault(tenant, asyncio.Lock())
+        async with lock:  # one tenant's cap check and insert happen one at a time
+            if idempotency_key is not None:
+                replay = await self._db(lambda repo: self._replay(repo, tenant, idempotency_key, sha256))
+                if replay is not None:
+                    return replay
+            active = await self._db(lambda repo: repo.active(tenant))
+            if len(active) >= self._tenant_max_active_jobs:
+                raise TooManyActiveJobs(self._tenant_max_active_jobs, _retry_after(active))
+            job_id = new_id()
+            try:
+                await self._db(
+                    lambda repo: repo.create(
+                        tenant=tenant,
+                        request_body=document,
+                        body_sha256=sha256,
+                        time_limit_s=request.options.time_limit_s,
+                        idempotency_key=idempotency_key,
+                        job_id=job_id,
+                    )
+                )
+            except IntegrityError:
+                # Another server process took this key between our lookup and our insert.
+                assert idempotency_key is not None
+                replay = await self._db(lambda repo: self._replay(repo, tenant, idempotency_key, sha256))
+                if replay is None:
+                    raise
+                return replay
+        log.info("job.queued", job_id=job_id, tenant=tenant, time_limit_s=request.options.time_limit_s)
+        self._enqueue(job_id)
+        return Submission(job_id, replayed=False)
+
+    async def view(self, tenant: str, job_id: str) -> JobView | None:
+        def read(repo: JobRepository) -> JobView | None:
+            job = repo.get(tenant, job_id, with_plan=True)
+            return JobView.of(job) if job is not None else None
+
+        return await self._db(read)
+
+    async def wait(self, tenant: str, job_id: str, timeout_s: float | None = None) -> JobView | None:
+        """The job's view once it is finished, or as it is when `timeout_s` runs out."""
+        event = self._finished.setdefault(job_id, asyncio.Event())
+        deadline = math.inf if timeout_s is None else time.monotonic() + timeout_s
+        try:
+            while True:
+                current = await self.view(tenant, job_id)
+                if current is None or current.finished or self._stopping:
+                    return current
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return current
+                # The event is the fast path; the periodic re-read covers jobs run by another process.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout=min(remaining, 2.0))
+        finally:
+            if self._finished.get(job_id) is event and event.is_set():
+                del self._finished[job_id]
+
+    async def cancel(self, tenant: str, job_id: str) -> CancelResult:
+        marked = await self._db(lambda repo: repo.cancel(tenant, job_id))
+        if marked is None:
+            return "not_found"
+        _, before = marked
+        if before == "queued":
+            self._queued.discard(job_id)
+            self._metrics.queue_depth.set(len(self._queued))
+            self._metrics.jobs_finished.labels("cancelled").inc()
+            log.info("job.cancelled", job_id=job_id, tenant=tenant, was="queued")
+            self._notify(job_id)
+            return "cancelled"
+        if before == "running":
+            token = self._cancel_tokens.get(job_id)
+            if token is not None:
+                token.set()
+            log.info("job.cancel_requested", job_id=job_id, tenant=tenant)
+            return "cancelling"
+        return "finished"
+
+    # ------------------------------------------------------------------ dispatching
+
+    def _enqueue(self, job_id: str) -> None:
+        self._queued.add(job_id)
+        self._metrics.queue_depth.set(len(self._queued))
+        self._queue.put_nowait(job_id)
+
+    def _notify(self, job_id: str) -> None:
+        event = self._finished.pop(job_id, None)
+        if event is not None:
+            event.set()
+
+    async def _dispatch(self, worker: SolveWorker) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            job_id = await self._queue.get()
+            if job_id not in self._queued:
+                continue  # cancelled while queued
+            self._queued.discard(job_id)
+            self._metrics.queue_depth.set(len(self._queued))
+            token = threading.Event()
+            # Registered before the claim so that a cancel arriving right after it finds the token.
+            self._cancel_tokens[job_id] = token
+            try:
+                with structlog.contextvars.bound_contextvars(job_id=job_id):
+                    claimed = await self._db(partial(JobRepository.claim, job_id=job_id))
+                    if claimed is None:
+                        continue
+                    if claimed.cancel_requested:
+                        token.set()
+                    self._metrics.jobs_in_flight.set(len(self._cancel_tokens))
+                    log.info(
+                        "job.started",
+                        tenant=claimed.tenant,
+                        worker=worker.index,
+                        attempt=claimed.attempts,
+                        time_limit_s=claimed.time_limit_s,
+                    )
+                    job = SolveJob(job_id, json.dumps(claimed.request_body), claimed.time_limit_s)
+                    restarts = worker.restarts
+                    self.solves_started += 1
+                    outcome = await loop.run_in_executor(self._executor, worker.run, job, token)
+                    if worker.restarts > restarts:
+                        self._metrics.solver_restarts.inc(worker.restarts - restarts)
+                    await self._record(job_id, outcome, shutdown_interrupted=self._stopping)
+            except Exception:
+                log.exception("job.dispatch_failed", job_id=job_id)
+            finally:
+                self._cancel_tokens.pop(job_id, None)
+                self._metrics.jobs_in_flight.set(len(self._cancel_tokens))
+            self._notify(job_id)
+
+    async def _record(self, job_id: str, outcome: SolveOutcome, *, shutdown_interrupted: bool) -> None:
+        plan: dict[str, Any] | None = None
+        if outcome.plan_json is not None:
+            plan = await to_thread.run_sync(json.loads, outcome.plan_json)
+
+        def store(repo: JobRepository) -> tuple[str, str | None]:
+            job = repo.get_any(job_id)
+            if job is None:
+                return "missing", None
+            if shutdown_interrupted and not job.cancel_requested and (plan is None or plan["status"] != "optimal"):
+                repo.requeue(job_id, uncount_attempt=True)
+                return "requeued", None
+            if plan is not None:
+                repo.finish(job_id, plan)
+                return str(plan["status"]), None
+            assert outcome.detail is not None
+            ended = repo.fail(job_id, outcome.detail)
+            return (ended.status if ended else "missing"), outcome.detail
+
+        status, detail = await self._db(store)
+        if status == "requeued":
+            log.info("job.requeued_for_restart")
+            return
+        self._metrics.solve_duration.labels(status).observe(outcome.elapsed_s)
+        self._metrics.jobs_finished.labels(status).inc()
+        log.info("job.finished", status=status, elapsed_s=round(outcome.elapsed_s, 3), detail=detail)
+
+    async def _db(self, work: Callable[[JobRepository], T]) -> T:
+        """Run `work` in one transaction on a worker thread, off the event loop."""
+
+        def run() -> T:
+            with self._sessions.begin() as session:
+                return work(JobRepository(session))
+
+        return await to_thread.run_sync(run)
+
+    @staticmethod
+    def _replay(repo: JobRepository, tenant: str, key: str, sha256: str) -> Submission | None:
+        known = repo.idempotency_key(tenant, key)
+        if known is None:
+            return None
+        if known.body_sha256 != sha256:
+            raise IdempotencyConflict(key)
+        return Submission(known.job_id, replayed=True)
+
+
+def _retry_after(active: list[Job] | Any) -> int:
+    """Seconds until one of these jobs should have finished: the soonest running job's time limit left."""
+    now = utcnow()
+    remaining = [
+        job.time_limit_s - (now - job.started_at).total_seconds()
+        for job in active
+        if job.status == "running" and job.started_at is not None
+    ]
+    if not remaining:
+        remaining = [job.time_limit_s for job in active]
+    return max(1, math.ceil(min(remaining, default=1.0)))

@@ -1,0 +1,83 @@
+"""Structured JSON logs (structlog over stdlib logging) and the Prometheus metrics of the service."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_SHARED_PROCESSORS: list[structlog.typing.Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def configure_logging(level: str = "info", *, json: bool = True) -> None:
+    """Route structlog and stdlib (uvicorn, alembic) records to stdout, one JSON object per line."""
+    structlog.configure(
+        processors=[
+            *_SHARED_PROCESSORS,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_SHARED_PROCESSORS, structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True  # requests are logged by the app, with their ids
+
+
+# Buckets of a solve: time limits go from a fraction of a second to minutes.
+_SOLVE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0)
+
+
+class Metrics:
+    """The service's Prometheus collectors, on a registry of their own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.request_duration = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency by method, route template and status code",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.solve_duration = Histogram(
+            "solve_duration_seconds",
+            "Time a solver process spent on a job, by outcome (plan status, failed or cancelled)",
+            ["status"],
+            buckets=_SOLVE_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge("solve_queue_depth", "Jobs waiting for a free solver process", registry=self.registry)
+        self.jobs_in_flight = Gauge("solve_jobs_in_flight", "Jobs being solved right now", registry=self.registry)
+        self.jobs_finished = Counter(
+            "solve_jobs_finished", "Jobs that reached a final state, by outcome", ["status"], registry=self.registry
+        )
+        self.solver_restarts = Counter(
+            "solver_process_restarts", "Solver processes replaced after a kill or a crash", registry=self.registry
+        )

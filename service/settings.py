@@ -1,0 +1,101 @@
+"""Service configuration from the environment (and an optional .env file), read once per process."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/presales-allocator.db"
+
+
+def machine_cores() -> int:
+    """Cores this process may run on (the affinity mask, not the host's total when limited)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """Every knob of the HTTP service. Environment variables use the upper-case field name."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="sqlite:///path/to.db (relative to the working directory) or postgresql://user@host:port/db",
+    )
+    database_schema: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL only: the schema that holds the tables (created if missing).",
+    )
+    sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    api_keys: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description='"key1:tenantA,key2:tenantB"; empty means no authentication and loopback only.',
+    )
+    default_tenant: str = "default"
+
+    solve_workers: int = Field(default_factory=machine_cores, ge=1, le=64, description="Long-lived solver processes.")
+    tenant_max_active_jobs: int = Field(
+        default=4, ge=1, description="Queued plus running solves one tenant may have before 429."
+    )
+    watchdog_factor: float = Field(
+        default=1.5, ge=1.0, description="A solve is killed after time_limit_s times this factor."
+    )
+    watchdog_min_grace_s: float = Field(
+        default=1.0, ge=0.0, description="...but never less than time_limit_s plus this many seconds."
+    )
+    cancel_grace_s: float = Field(
+        default=3.0, gt=0, description="A cancelled solve that has not stopped after this long is killed."
+    )
+    cancel_wait_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long DELETE waits for a running solve to stop before answering 202.",
+    )
+    job_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="A job interrupted by this many restarts is marked failed instead of rerun.",
+    )
+
+    max_request_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="Request bodies above get 413.")
+    page_size_max: int = Field(default=100, ge=1)
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = True
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_api_keys(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        keys: dict[str, str] = {}
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            key, sep, tenant = item.partition(":")
+            if not sep or not key.strip() or not tenant.strip():
+                raise ValueError(f"API_KEYS entries look like key:tenant, got {item!r}")
+            keys[key.strip()] = tenant.strip()
+        return keys
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_keys)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests override this dependency or call `get_settings.cache_clear()`."""
+    return Settings()

@@ -1,0 +1,181 @@
+"""Job states, plans, idempotency keys and paging, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.db.models import Job, StoredPlan
+from service.db.repositories import InvalidCursor, JobRepository, PageCursor, new_id
+
+REQUEST: dict[str, Any] = {"horizon": {"start": "2026-11-23", "weeks": 1}, "staff": [], "opportunities": []}
+PLAN: dict[str, Any] = {"id": "", "status": "feasible", "objective": {"covered_value": 12.5, "total_cost": 3.0}}
+
+
+def add_job(repo: JobRepository, tenant: str = "acme", **kwargs: Any) -> Job:
+    return repo.create(tenant=tenant, request_body=REQUEST, body_sha256="0" * 64, time_limit_s=5.0, **kwargs)
+
+
+def test_a_job_is_stored_queued_with_its_request(session: Session) -> None:
+    repo = JobRepository(session)
+    job = add_job(repo)
+    session.commit()
+    found = repo.get("acme", job.id)
+    assert found is not None
+    assert (found.status, found.attempts, found.cancel_requested) == ("queued", 0, False)
+    assert found.created_at.tzinfo == dt.UTC
+    assert repo.count_active("acme") == 1
+
+
+def test_another_tenant_cannot_see_the_job(session: Session) -> None:
+    repo = JobRepository(session)
+    job = add_job(repo, tenant="acme")
+    assert repo.get("globex", job.id) is None
+    assert repo.cancel("globex", job.id) is None
+    assert repo.page("globex", 10) == []
+
+
+def test_claim_runs_a_queued_job_once_and_counts_the_attempt(session: Session) -> None:
+    repo = JobRepository(session)
+    job = add_job(repo)
+    claimed = repo.claim(job.id)
+    assert claimed is not None
+    assert claimed.request_body == REQUEST
+    assert claimed.attempts == 1
+    assert repo.claim(job.id) is None
+    assert repo.get("acme", job.id).status == "running"  # type: ignore[union-attr]
+
+
+def test_finish_stores_the_plan_under_the_job_id(session: Session) -> None:
+    repo = JobRepository(session)
+    job = add_job(repo)
+    repo.claim(job.id)
+    repo.finish(job.id, PLAN)
+    session.commit()
+    stored = repo.get("acme", job.id, with_plan=True)
+    assert stored is not None
+    assert stored.status == "done"
+    assert stored.plan is not None
+    assert stored.plan.body["id"] == job.id
+    assert (stored.plan.status, stored.plan.cancelled, stored.plan.covered_value) == ("feasible", False, 12.5)
+    assert repo.count_active("acme") == 0
+
+
+def test_a_plan_finished_after_a_cancel_is_marked_cancelled(session: Session) -> None:
+    repo = JobRepository(session)
+    job = add_job(repo)
+    repo.claim(job.id)
+    marked = repo.cancel("acme", job.id)
+    assert marked is not None
+    assert marked[1] == "running"
+    repo.finish(job.id, PLAN)
+    plan = session.get(StoredPlan, job.id)
+    assert plan is not None
+    assert plan.cancelled
+    assert plan.body["cancelled"] is True
+
+
+def test_cancelling_a_queued_job_ends_it_and_claim_then_skips_it(session: Session) -> None:
+    repo = JobRepository(session)
+    job = add_job(repo)
+    marked = repo.cancel("acme", job.id)
+    assert marked is not None
+    assert (marked[0].status, marked[1]) == ("cancelled", "queued")
+    assert repo.claim(job.id) is None
+    again = repo.cancel("acme", job.id)
+    assert again is not None
+    assert again[1] == "cancelled"
+
+
+def test_failure_after_a_cancel_reads_as_cancelled(session: Session) -> None:
+    repo = JobRepository(session)
+    failed, cancelled = add_job(repo), add_job(repo)
+    for job in (failed, cancelled):
+        repo.claim(job.id)
+    repo.cancel("acme", cancelled.id)
+    assert repo.fail(failed.id, "watchdog").status == "failed"  # type: ignore[union-attr]
+    assert repo.fail(cancelled.id, "ignored the cancel").status == "cancelled"  # type: ignore[union-attr]
+
+
+def test_recovery_requeues_interrupted_jobs_and_ends_the_hopeless_ones(session: Session) -> None:
+    repo = JobRepository(session)
+    queued, running, exhausted, cancelling = (add_job(repo) for _ in range(4))
+    for job in (running, exhausted, cancelling):
+        repo.claim(job.id)
+    repo.cancel("acme", cancelling.id)
+    session.get(Job, exhausted.id).attempts = 3  # type: ignore[union-attr]
+    recovery = repo.recover(max_attempts=3)
+    assert sorted(recovery.requeued) == sorted([queued.id, running.id])
+    assert recovery.failed == [exhausted.id]
+    assert recovery.cancelled == [cancelling.id]
+    statuses = {job.id: job.status for job in session.scalars(select(Job).where(Job.tenant == "acme"))}
+    assert statuses == {queued.id: "queued", running.id: "queued", exhausted.id: "failed", cancelling.id: "cancelled"}
+    assert "3 attempts" in (session.get(Job, exhausted.id).detail or "")  # type: ignore[union-attr]
+
+
+def test_requeue_after_a_graceful_stop_does_not_count_the_attempt(session: Session) -> None:
+    repo = JobRepository(session)
+    job = add_job(repo)
+    repo.claim(job.id)
+    repo.requeue(job.id, uncount_attempt=True)
+    stored = repo.get("acme", job.id)
+    assert stored is not None
+    assert (stored.status, stored.attempts, stored.started_at) == ("queued", 0, None)
+
+
+def test_pages_are_newest_first_and_cursors_continue_where_they_stopped(session: Session) -> None:
+    repo = JobRepository(session)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    jobs = [add_job(repo, tenant="paging") for _ in range(5)]
+    for i, job in enumerate(jobs):
+        job.created_at = start + dt.timedelta(seconds=i // 2)  # pairs share a timestamp: ties go by id
+    session.flush()
+    expected = [j.id for j in sorted(jobs, key=lambda j: (j.created_at, j.id), reverse=True)]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = repo.page("paging", 2, cursor)
+        seen += [row.job.id for row in page]
+        if len(page) < 2:
+            break
+        cursor = PageCursor.decode(PageCursor(page[-1].job.created_at, page[-1].job.id).encode())
+    assert seen == expected
+
+
+def test_page_rows_carry_the_plan_headline(session: Session) -> None:
+    repo = JobRepository(session)
+    job = add_job(repo, tenant="headline")
+    repo.claim(job.id)
+    repo.finish(job.id, PLAN)
+    (row,) = repo.page("headline", 10)
+    assert (row.plan_status, row.covered_value, row.total_cost) == ("feasible", 12.5, 3.0)
+
+
+@pytest.mark.parametrize("text", ["", "!!!", "bm90IGEgY3Vyc29y", "MjAyNi0wMS0wMXx4"])
+def test_foreign_cursors_are_rejected(text: str) -> None:
+    with pytest.raises(InvalidCursor):
+        PageCursor.decode(text)
+
+
+def test_an_idempotency_key_belongs_to_one_job_per_tenant(session: Session) -> None:
+    repo = JobRepository(session)
+    first = add_job(repo, idempotency_key="order-42")
+    add_job(repo, tenant="globex", idempotency_key="order-42")  # the same key in another tenant is fine
+    known = repo.idempotency_key("acme", "order-42")
+    assert known is not None
+    assert known.job_id == first.id
+    session.expunge(known)  # so that the clash is the database's to find, not the identity map's
+    with session.begin_nested(), pytest.raises(IntegrityError):
+        add_job(repo, idempotency_key="order-42")
+
+
+def test_foreign_keys_are_enforced(session: Session) -> None:
+    with session.begin_nested():
+        session.add(Job(id=new_id(), tenant="acme", request_id="missing", time_limit_s=1.0))
+        with pytest.raises(IntegrityError):
+            session.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version as _package_version
@@ -103,11 +104,11 @@ class Result:
 
 def default_workers(problem: Problem) -> int:
     """Chosen from the parameter study in benchmarks/RESULTS.md."""
-    return 8
+    return 1
 
 
 def default_linearization(problem: Problem) -> int:
-    return 1
+    return 2
 
 
 class _Recorder(cp_model.CpSolverSolutionCallback):
@@ -232,6 +233,37 @@ class _Levels:
         for opportunity, var in self.vars.staffed.items():
             self.model.add_hint(var, opportunity in staffed)
 
+    def same_fill_warm_start(self, solution: Solution, time_limit: float) -> Solution | None:
+        """The cheapest plan filling as many slots of each value as `solution` does. Slots of equal value
+        can trade places, so this is no proof, only a strong hint: in practice the exact cost level then
+        starts from (or next to) its optimum and spends its time on the bound."""
+        problem = self.problem
+        restricted = self.model.clone()
+        filled: dict[int, int] = defaultdict(int)
+        for p in solution.assigned:
+            filled[problem.pairs[p].slot] += 1
+        classes: dict[int, list[int]] = defaultdict(list)
+        for s, slot in enumerate(problem.slots):
+            if problem.pairs_by_slot[s]:
+                classes[slot.value].append(s)
+        for slots in classes.values():
+            variables = [self.vars.assign[p] for s in slots for p in problem.pairs_by_slot[s]]
+            # Clone keeps variable indexes, so the same variables address the restricted model.
+            restricted.add(cp_model.LinearExpr.sum(variables) == sum(filled[s] for s in slots))
+        restricted.minimize(cp_model.LinearExpr.weighted_sum(*cost_terms(problem, self.vars)))
+        restricted.clear_hints()  # type: ignore[no-untyped-call]
+        chosen = set(solution.assigned)
+        for p, var in enumerate(self.vars.assign):
+            restricted.add_hint(var, p in chosen)
+        solver = self._solver(time_limit)
+        status = solver.solve(restricted)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        return Solution(
+            assigned=tuple(p for p, var in enumerate(self.vars.assign) if solver.boolean_value(var)),
+            leads=tuple(q for q, var in enumerate(self.vars.lead) if solver.boolean_value(var)),
+        )
+
     def remaining(self) -> float:
         return self.deadline - time.perf_counter()
 
@@ -325,9 +357,9 @@ def solve(
 
     proven = status == cp_model.OPTIMAL
     value_terms = covered_value_terms(problem, levels.vars)
+    # ">= value" alone holds the optimum (nothing exceeds it); an equality on these large coefficients
+    # would only make propagation harder.
     levels.fix(value_terms, at_least=value)
-    if proven:
-        levels.fix(value_terms, at_most=value)
 
     # Level 2: changes against the previous plan (maximize what is kept).
     if problem.previous_pairs and not levels.stopped:
@@ -339,10 +371,11 @@ def solve(
             levels.fix(kept_terms, at_least=kept)
         proven = proven and status2 == cp_model.OPTIMAL
 
-    # Level 3: cost.
+    # Level 3: cost, warm-started from the cheapest plan that fills the same value classes.
     if not levels.stopped:
+        hint3 = levels.same_fill_warm_start(solution, max(levels.remaining() * 0.2, 0.05)) or solution
         limit = max(levels.remaining(), 0.05)
-        status3, better, _, _ = levels.run("total_cost", cost_terms(problem, levels.vars), False, solution, limit, None)
+        status3, better, _, _ = levels.run("total_cost", cost_terms(problem, levels.vars), False, hint3, limit, None)
         if better is not None:
             solution = better
         proven = proven and status3 == cp_model.OPTIMAL

@@ -1,0 +1,75 @@
+"""API fixtures: one pool of solver processes per test session, an app per test on SQLite and PostgreSQL.
+
+Apps share the database of their session (migrated once by the first app) and are isolated by
+tenant: every test gets fresh API keys for two tenants of its own, so lists and caps start empty.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api import create_app
+from service.jobs.pool import Limits, SolvePool
+from tests.db.targets import DatabaseTarget, database_target
+
+__all__ = ["database_target"]
+
+LIMITS = Limits(watchdog_factor=1.5, watchdog_min_grace_s=1.0, cancel_grace_s=5.0)
+
+
+@dataclass(frozen=True)
+class Tenants:
+    a: str
+    a_key: str
+    b: str
+    b_key: str
+
+    @property
+    def api_keys(self) -> dict[str, str]:
+        return {self.a_key: self.a, self.b_key: self.b}
+
+    @property
+    def b_headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.b_key}
+
+
+@pytest.fixture(scope="session")
+def solve_pool() -> Iterator[SolvePool]:
+    pool = SolvePool(2, limits=LIMITS)
+    pool.start()
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def tenants() -> Tenants:
+    run = uuid.uuid4().hex[:10]
+    return Tenants(f"tenant-a-{run}", f"key-a-{run}", f"tenant-b-{run}", f"key-b-{run}")
+
+
+ClientFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(database_target: DatabaseTarget, solve_pool: SolvePool, tenants: Tenants) -> Iterator[ClientFactory]:
+    """Start an app (lifespan included) with settings overrides; the client speaks as tenant A."""
+    with ExitStack() as stack:
+
+        def make(pool: SolvePool | None = None, **overrides: object) -> TestClient:
+            settings = database_target.settings(**{"api_keys": tenants.api_keys, **overrides})
+            app = create_app(settings, pool=pool or solve_pool)
+            client = TestClient(app, headers={"X-API-Key": tenants.a_key}, raise_server_exceptions=False)
+            return stack.enter_context(client)
+
+        yield make
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> TestClient:
+    return make_client()

@@ -1,0 +1,25 @@
+"""Planner stand-ins for the solver processes, to test what the real planner never does on purpose:
+ignore a time limit (the watchdog), or die (a crash). Any other request goes to the real planner."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+
+from service.contract import AllocationRequest, Plan
+from service.planning import make_plan
+
+HANG_SEED = 4242  # options.seed that makes the "solver" ignore its time limit and should_stop
+CRASH_SEED = 4343  # options.seed that makes the solver process die
+
+
+def make_plan_or_misbehave(request: AllocationRequest, *, should_stop: Callable[[], bool] | None = None) -> Plan:
+    if request.options.seed == HANG_SEED:
+        threading.Event().wait()  # forever: only the watchdog ends this
+    if request.options.seed == CRASH_SEED:
+        os._exit(3)
+    return make_plan(request, should_stop=should_stop)
+
+
+TARGET = f"{__name__}:make_plan_or_misbehave"

@@ -283,16 +283,16 @@ class _GradeShape:
     min_level: tuple[int, ...]
     hours: tuple[int, ...]
     span: tuple[int, int]
-    remote_ok: float
+    remote_ok: float  # share of the secondary demands that can be done remotely (a third of that for the main one)
     explicit_budget: float
 
 
 GRADE_SHAPES: dict[str, _GradeShape] = {
     "A": _GradeShape((2e6, 1e7), (3, 4, 4), (1, 2, 3, 3), (3, 4, 4, 4, 5), (12, 16, 20, 24), (8, 12), 0.1, 0.3),
     "B": _GradeShape((5e5, 3e6), (2, 3, 3), (1, 2, 2, 3), (3, 3, 4, 4), (12, 16, 20, 24), (6, 10), 0.15, 0.2),
-    "C": _GradeShape((1e5, 8e5), (1, 2, 2), (1,), (2, 3, 3, 3, 4), (8, 12, 12, 16), (4, 8), 0.4, 0.1),
-    "D": _GradeShape((3e4, 2e5), (1, 1, 2), (1,), (2, 2, 3), (4, 4, 8), (1, 3), 0.55, 0.05),
-    "E": _GradeShape((5e3, 6e4), (1, 1, 1, 2), (1,), (1, 2, 2, 3), (4,), (1, 2), 0.75, 0.05),
+    "C": _GradeShape((1e5, 8e5), (1, 2, 2), (1,), (2, 3, 3, 3, 4), (8, 12, 12, 16), (4, 8), 0.7, 0.1),
+    "D": _GradeShape((3e4, 2e5), (1, 2, 2), (1,), (2, 2, 3), (4, 4, 8), (1, 3), 0.8, 0.05),
+    "E": _GradeShape((5e3, 6e4), (1, 1, 2), (1,), (1, 2, 2, 3), (4,), (1, 2), 0.9, 0.05),
 }
 # Presales spend as a share of expected value. The contract's defaults (1-3 %) fund a few days per deal;
 # real B2B IT presales costs 2-5 % of the deal value, which is 5-8 % of its expected value. With the
@@ -593,6 +593,12 @@ class _Builder:
             skills[rng.choice(home)] = rng.choice((3, 4, 5))
             skills.setdefault(rng.choice(PLATFORM_SKILLS), rng.choice((3, 4)))
             skills.setdefault("testing", 3)
+        # Delivery-center people have worked across their center's industries: a broader bench.
+        cluster = next(covered for unit, covered in DELIVERY_CENTERS if unit == unit_id)
+        breadth = [x for i in cluster for x in INDUSTRY_SKILLS[i] if x not in skills]
+        for other in rng.sample(breadth, min(len(breadth), rng.randint(1, 2))):
+            if len(skills) < 5:
+                skills[other] = rng.choice((3, 3, 4))
         top = max(skills.values())
         rate = min(180, 110 + (top - 3) * 25 + rng.uniform(0, 20))
         can_lead = rng.random() < (0.4 if role in ("test_engineer", "delivery_engineer") else 0.95)
@@ -625,8 +631,8 @@ class _Builder:
         rng = self.rng
         skills: dict[str, int] = {}
         pool = [s for s in SKILLS if s != "solution-management"]
-        for skill in rng.sample(pool, rng.randint(2, 4)):
-            skills[skill] = rng.choice((2, 2, 3, 3, 3, 4))
+        for skill in rng.sample(pool, rng.randint(3, 4)):
+            skills[skill] = rng.choice((2, 3, 3, 3, 4))
         top = max(skills.values())
         rate = min(60, 40 + (top - 2) * 7 + rng.uniform(0, 8))
         unit = ("hotline", "hotline", HOTLINE_REGION)
@@ -831,7 +837,8 @@ class _Builder:
                     first,
                     last,
                     rng.choice(shape.headcount),
-                    rng.random() < shape.remote_ok,
+                    # The deal's owner does the main work on site; demos and documents go remote.
+                    rng.random() < (shape.remote_ok if k else shape.remote_ok / 3),
                 )
             )
         return demands

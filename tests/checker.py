@@ -219,7 +219,8 @@ class Facts:
         )
 
     def eligible_leads(self, oid: str) -> list[str]:
-        """People who could lead oid at all (the `no_lead` definition)."""
+        """People who may lead oid by the `no_lead` definition: can_lead, unit kind in lead_units[grade],
+        qualified for one of its demands (so not excluded), and lead_staff_id when that is given."""
         o = self.opportunities[oid]
         fixed = o.get("lead_staff_id")
         found = []
@@ -230,6 +231,27 @@ class Facts:
                 continue
             if any(self.qualifies(sid, (oid, d["id"])) for d in o.get("demands", [])):
                 found.append(sid)
+        return found
+
+    def able_leads(self, oid: str) -> list[str]:
+        """Eligible leads who could actually lead oid in an empty plan: max_opportunities is not 0, and
+        they have the lead hours in every week of its window plus the hours of one demand they qualify
+        for in that demand's weeks. A stricter reading of `no_lead`, which the checker also accepts."""
+        lhpw = self.policy["lead_hours_per_week"]
+        window = self.opportunity_weeks(oid)
+        found = []
+        for sid in self.eligible_leads(oid):
+            if self.staff[sid].get("max_opportunities") == 0:
+                continue
+            for d in self.opportunities[oid].get("demands", []):
+                key = (oid, d["id"])
+                if not self.qualifies(sid, key):
+                    continue
+                weeks = set(self.demand_weeks(key))
+                hpw = float(d["hours_per_week"])
+                if all(lhpw + (hpw if w in weeks else 0.0) <= self.capacity[sid][w] + HOURS_EPS for w in window):
+                    found.append(sid)
+                    break
         return found
 
     def member_cost(self, sid: str, key: Key) -> float:
@@ -456,16 +478,27 @@ def reason_truths(request: Mapping[str, Any] | Facts, key: Key) -> dict[str, tup
         f"{len(qualified)} qualified {qualified} for headcount {headcount}",
     )
 
+    # no_lead and over_budget are accepted under the contract's reading (anyone eligible may lead) and
+    # under the stricter one (only a lead who fits in an empty plan counts); `outranked` is ruled out only
+    # by the contract's reading, so either answer passes where the two readings differ.
     leads = facts.eligible_leads(oid)
-    truths["no_lead"] = (not leads, f"eligible leads of {oid}: {leads}")
+    able_leads = facts.able_leads(oid)
+    truths["no_lead"] = (
+        not able_leads,
+        f"eligible leads of {oid}: {leads}, of whom fit in an empty plan: {able_leads}",
+    )
 
     cheapest_member = min((facts.member_cost(s, key) for s in qualified), default=float("inf"))
-    cheapest_lead = min((facts.lead_cost(s, oid) for s in leads), default=float("inf"))
-    total = cheapest_member + cheapest_lead
     budget = facts.budget[oid]
+    over: dict[str, bool] = {}
+    detail = []
+    for name, group in (("eligible", leads), ("fitting", able_leads)):
+        cheapest_lead = min((facts.lead_cost(s, oid) for s in group), default=float("inf"))
+        over[name] = not within_budget(cheapest_member + cheapest_lead, budget)
+        detail.append(f"cheapest {name} lead {cheapest_lead:.2f}")
     truths["over_budget"] = (
-        not within_budget(total, budget),
-        f"cheapest member {cheapest_member:.2f} + cheapest lead {cheapest_lead:.2f} vs budget {budget:.2f}",
+        over["fitting"],
+        f"cheapest member {cheapest_member:.2f} + ({', '.join(detail)}) vs budget {budget:.2f}",
     )
 
     hpw = float(d["hours_per_week"])
@@ -477,9 +510,28 @@ def reason_truths(request: Mapping[str, Any] | Facts, key: Key) -> dict[str, tup
     ]
     truths["no_capacity"] = (not able, f"qualified people with {hpw:g}h free every week: {able}")
 
-    others = [r for r in REASONS[:4] if truths[r][0]]
-    truths["outranked"] = (not others, f"true reasons: {others}" if others else "staffable alone")
+    # Slot by slot: the slots beyond the qualified count are `no_qualified_staff`; a slot that has a
+    # qualified candidate is `outranked` when it could be staffed alone (see slot_limits for the counts).
+    others = [r for r, holds in (("no_lead", not leads), ("over_budget", over["eligible"])) if holds]
+    others += ["no_capacity"] if truths["no_capacity"][0] else []
+    if not qualified:
+        truths["outranked"] = (False, "nobody is qualified")
+    else:
+        truths["outranked"] = (not others, f"true reasons: {others}" if others else "staffable alone")
     return truths
+
+
+def slot_limits(request: Mapping[str, Any] | Facts, key: Key, assigned: int) -> dict[str, int]:
+    """How many unfilled slots of a demand each reason can explain, slot by slot: with q qualified people,
+    headcount h and a assigned, h - q slots have no qualified person and q - a slots have a candidate."""
+    facts = facts_of(request)
+    q = len(facts.qualified(key))
+    h = facts.headcount(key)
+    unfilled = max(h - assigned, 0)
+    limits = dict.fromkeys(REASONS, unfilled)
+    limits["no_qualified_staff"] = max(h - q, 0)
+    limits["outranked"] = max(q - assigned, 0)
+    return limits
 
 
 # --------------------------------------------------------------------------- the full check
@@ -678,6 +730,7 @@ def _unfilled_violations(facts: Facts, assignments: Sequence[Mapping[str, Any]],
         oid, did, sid = _triple(a)
         assigned[(oid, did)].add(sid)
     reported: dict[Key, int] = defaultdict(int)
+    by_reason: dict[tuple[Key, str], int] = defaultdict(int)
     truths_cache: dict[Key, dict[str, tuple[bool, str]]] = {}
     for entry in unfilled:
         key = (str(entry.get("opportunity_id")), str(entry.get("demand_id")))
@@ -699,6 +752,15 @@ def _unfilled_violations(facts: Facts, assignments: Sequence[Mapping[str, Any]],
         true, why = truths_cache[key][reason]
         if not true:
             v.append(f"unfilled: {where} reason {reason} is not true ({why})")
+        by_reason[(key, reason)] += slots
+    for (key, reason), slots in by_reason.items():
+        limit = slot_limits(facts, key, len(assigned.get(key, set())))[reason]
+        if slots > limit:
+            v.append(
+                f"unfilled: {key[0]}/{key[1]} gives {slots} slots reason {reason}, at most {limit} can have it "
+                f"({len(facts.qualified(key))} qualified, headcount {facts.headcount(key)}, "
+                f"{len(assigned.get(key, set()))} assigned)"
+            )
     for key in facts.demand_order:
         missing = facts.headcount(key) - len(assigned.get(key, set()))
         if reported.get(key, 0) != max(missing, 0):
@@ -742,13 +804,18 @@ def reference_plan(
 
     unfilled = []
     for key in facts.demand_order:
-        missing = facts.headcount(key) - len({sid for oid, did, sid in rows if (oid, did) == key})
-        if missing > 0:
-            truths = reason_truths(facts, key)
-            reason = next(r for r in REASONS if truths[r][0])
-            unfilled.append(
-                {"opportunity_id": key[0], "demand_id": key[1], "slots": missing, "reason": reason, "detail": ""}
-            )
+        assigned = len({sid for oid, did, sid in rows if (oid, did) == key})
+        missing = facts.headcount(key) - assigned
+        if missing <= 0:
+            continue
+        truths = reason_truths(facts, key)
+        limits = slot_limits(facts, key, assigned)
+        nobody = min(missing, limits["no_qualified_staff"])
+        if nobody:
+            unfilled.append(_unfilled_row(key, nobody, "no_qualified_staff"))
+        if missing - nobody:
+            reason = next(r for r in REASONS[1:] if truths[r][0])
+            unfilled.append(_unfilled_row(key, missing - nobody, reason))
 
     opportunities = []
     for oid in facts.opportunity_order:
@@ -810,6 +877,10 @@ def reference_plan(
         "timing": {"build_ms": 0, "solve_ms": 0, "total_ms": 0},
         "solver": {"name": "reference", "version": "0", "workers": 1, "seed": 0},
     }
+
+
+def _unfilled_row(key: Key, slots: int, reason: str) -> dict[str, Any]:
+    return {"opportunity_id": key[0], "demand_id": key[1], "slots": slots, "reason": reason, "detail": ""}
 
 
 def _row(t: Triple) -> dict[str, str]:

@@ -203,7 +203,7 @@ def _add_pins_and_leads(draw: Draw, facts: Facts, opportunities: list[dict[str, 
                 pins = draw(st.lists(st.sampled_from(candidates), min_size=1, max_size=2, unique=True))
                 opportunity["pinned"] = [{"demand_id": did, "staff_id": sid} for did, sid in pins]
         if _maybe(draw, 0.12):
-            leads = facts.eligible_leads(oid)  # lead_staff_id is not set yet, so this is every valid one
+            leads = facts.eligible_leads(oid)  # lead_staff_id is not set yet: these are all the valid ones
             if leads:
                 opportunity["lead_staff_id"] = draw(st.sampled_from(leads))
 

@@ -578,3 +578,41 @@ def test_opportunity_without_demands() -> None:
     assert check_plan(request, plan).violations == []
     plan["leads"].append({"opportunity_id": "o3", "staff_id": "boss", "hours": 0, "cost": 0.0})
     assert "H5" in rule_ids(check_plan(request, plan).violations)
+
+
+@pytest.mark.parametrize(
+    ("reasons", "ok"),
+    [
+        ({"no_qualified_staff": 1, "outranked": 1}, True),
+        ({"outranked": 2}, False),  # only desk is a further candidate: one slot has nobody qualified
+        ({"no_qualified_staff": 2}, False),  # desk could take one of them
+        ({"no_qualified_staff": 1}, False),  # one slot is not accounted for
+    ],
+)
+def test_unfilled_slots_are_explained_slot_by_slot(reasons: dict[str, int], ok: bool) -> None:
+    request = tiny()
+    request["opportunities"][1]["demands"][0]["headcount"] = 3  # qualified: local and desk
+    plan = reference_plan(request, TINY_ROWS, TINY_LEADS)
+    assert [(u["slots"], u["reason"]) for u in plan["unfilled"] if u["demand_id"] == "e1"] == [
+        (1, "no_qualified_staff"),
+        (1, "outranked"),
+    ]
+    plan["unfilled"] = [u for u in plan["unfilled"] if u["demand_id"] != "e1"] + [
+        {"opportunity_id": "o2", "demand_id": "e1", "slots": n, "reason": r, "detail": ""} for r, n in reasons.items()
+    ]
+    assert (check_plan(request, plan).violations == []) is ok
+
+
+def test_no_lead_accepts_the_stricter_reading() -> None:
+    request = tiny()
+    request["staff"][2]["capacity_hours"] = [9, 40]  # local has 9h in week 0: 8h on e1 + 2 lead hours do not fit
+    truths = reason_truths(Facts(request), ("o2", "e1"))
+    # by the contract's definition local may lead, so "outranked" holds; a lead who fits is also missing
+    assert truths["outranked"][0]
+    assert truths["no_lead"][0]
+    assert truths["over_budget"][0]  # no lead who fits: nothing can stay within budget
+    request["staff"][2]["capacity_hours"] = [10, 40]
+    truths = reason_truths(Facts(request), ("o2", "e1"))
+    assert truths["outranked"][0]
+    assert not truths["no_lead"][0]
+    assert not truths["over_budget"][0]

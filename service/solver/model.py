@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
@@ -18,6 +18,7 @@ class Variables:
     assign: list[cp_model.IntVar]  # per problem.pairs
     lead: list[cp_model.IntVar]  # per problem.lead_options
     staffed: dict[int, cp_model.IntVar]  # per opportunity that has at least one eligible pair
+    works: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)  # (staff, opportunity), H7 only
 
 
 Terms = tuple[list[cp_model.IntVar], list[int]]
@@ -127,6 +128,7 @@ def add_focus(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
                 works_on.append(v.assign[pairs[0]])
                 continue
             works = model.new_bool_var(f"works_s{staff}_o{opportunity}")
+            v.works[(staff, opportunity)] = works
             for p in pairs:
                 model.add_implication(v.assign[p], works)
             works_on.append(works)

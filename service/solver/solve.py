@@ -102,13 +102,19 @@ class Result:
             raise ValueError("the bound of covered value cannot be below the covered value")
 
 
+# Below this many eligible pairs the proof of optimality is what takes time, and one worker running the
+# full LP relaxation with cuts (linearization_level 2) proves M instances in seconds where the default
+# portfolio times out. Above it, finding good plans matters more: two workers with the lighter LP find
+# better plans in 30 s at L. Figures: benchmarks/RESULTS.md.
+LARGE_PROBLEM_PAIRS = 4_000
+
+
 def default_workers(problem: Problem) -> int:
-    """Chosen from the parameter study in benchmarks/RESULTS.md."""
-    return 1
+    return 1 if len(problem.pairs) <= LARGE_PROBLEM_PAIRS else 2
 
 
 def default_linearization(problem: Problem) -> int:
-    return 2
+    return 2 if len(problem.pairs) <= LARGE_PROBLEM_PAIRS else 1
 
 
 class _Recorder(cp_model.CpSolverSolutionCallback):
@@ -232,6 +238,11 @@ class _Levels:
         staffed = {self.problem.lead_options[q].opportunity for q in hint.leads}
         for opportunity, var in self.vars.staffed.items():
             self.model.add_hint(var, opportunity in staffed)
+        working = {
+            (self.problem.pairs[p].staff, self.problem.slots[self.problem.pairs[p].slot].opportunity) for p in chosen
+        }
+        for key, var in self.vars.works.items():
+            self.model.add_hint(var, key in working)
 
     def same_fill_warm_start(self, solution: Solution, time_limit: float) -> Solution | None:
         """The cheapest plan filling as many slots of each value as `solution` does. Slots of equal value

@@ -317,7 +317,7 @@ class _Profile:
     policy: Json = field(default_factory=lambda: {"budget_ratio": dict(BUDGET_RATIO)})
     # Skill levels of local-office people; a young market hires seniors to serve the big deals locally.
     local_levels: tuple[int, ...] = (2, 3, 3, 3, 4, 4)
-    # Stretches the windows of A and B deals: how much key-deal work the pipeline holds for the bench.
+    # Stretches the windows of A and B deals (C half as much): how much work the pipeline holds for the bench.
     load: float = 1.0
     iron_triangle: bool = False
     key_accounts: int = 0
@@ -328,8 +328,8 @@ SIZE_PROFILES: dict[Size, _Profile] = {
     "S": _Profile(staff=15, opportunities=20, weeks=4, time_limit_s=10, regions=("east", "north", "south")),
     # Loads chosen so that the demanded hours are about 1.5x the capacity (see contention()).
     "M": _Profile(staff=80, opportunities=200, weeks=8, time_limit_s=10, load=2.0),
-    "L": _Profile(staff=300, opportunities=1000, weeks=12, time_limit_s=30, load=1.8),
-    "XL": _Profile(staff=1500, opportunities=5000, weeks=12, time_limit_s=30, load=1.8),
+    "L": _Profile(staff=300, opportunities=1000, weeks=12, time_limit_s=30, load=1.6),
+    "XL": _Profile(staff=1500, opportunities=5000, weeks=12, time_limit_s=30, load=1.6),
 }
 
 _LOCAL_LEADS: Json = {
@@ -629,9 +629,12 @@ class _Builder:
 
     def _hotline_member(self, staff_id: str) -> Json:
         rng = self.rng
+        # Remote work is mostly platform demos and testing, plus a product or two of some industry.
         skills: dict[str, int] = {}
-        pool = [s for s in SKILLS if s != "solution-management"]
-        for skill in rng.sample(pool, rng.randint(3, 4)):
+        for skill in rng.sample((*PLATFORM_SKILLS, "testing"), 2):
+            skills[skill] = rng.choice((2, 3, 3, 3, 4))
+        industry_skills = [s for s in SKILLS if s not in (*PLATFORM_SKILLS, *ROLE_SKILLS)]
+        for skill in rng.sample(industry_skills, rng.randint(1, 2)):
             skills[skill] = rng.choice((2, 3, 3, 3, 4))
         top = max(skills.values())
         rate = min(60, 40 + (top - 2) * 7 + rng.uniform(0, 8))
@@ -783,7 +786,9 @@ class _Builder:
     def _window(self, grade: str, intensity: float) -> tuple[int, int]:
         """An opportunity's active window: start week and length, inside the horizon."""
         low, high = GRADE_SHAPES[grade].span
-        scale = intensity * (self.profile.load if grade in "AB" else 1.0)
+        # The load stretches key deals fully and mid-size deals half as much; small deals stay small.
+        load = self.profile.load
+        scale = intensity * {"A": load, "B": load, "C": 1 + (load - 1) / 2}.get(grade, 1.0)
         length = round(self.rng.randint(low, high) * scale)
         length = max(1, min(self.weeks, length))
         start = self.rng.randint(0, self.weeks - length)
@@ -819,8 +824,14 @@ class _Builder:
         skills += self._pick_skills(extras, grade, region, count - 1)
         demands: list[Json] = []
         for k, skill in enumerate(skills):
+            # The deal's owner does the main work on site; demos, documents and tests go remote.
+            remote = rng.random() < (shape.remote_ok if k else shape.remote_ok / 3)
+            hours = rng.choice(shape.hours)
             if k == 0:
                 first, last = start, start + length - 1
+            elif remote and grade in "CDE":
+                # Remote support of a small deal runs alongside it from start to end.
+                first, last, hours = start, start + length - 1, max(hours, 8)
             else:
                 sub = rng.randint(max(1, (length + 1) // 2), length)
                 first = start + rng.randint(0, length - sub)
@@ -828,19 +839,7 @@ class _Builder:
             level = rng.choice(shape.min_level)
             if skill in ("testing", "solution-management"):
                 level = min(level, 4)
-            demands.append(
-                _demand(
-                    skill,
-                    skill,
-                    level,
-                    rng.choice(shape.hours),
-                    first,
-                    last,
-                    rng.choice(shape.headcount),
-                    # The deal's owner does the main work on site; demos and documents go remote.
-                    rng.random() < (shape.remote_ok if k else shape.remote_ok / 3),
-                )
-            )
+            demands.append(_demand(skill, skill, level, hours, first, last, rng.choice(shape.headcount), remote))
         return demands
 
     def _iron_triangle(self, industry: str) -> list[Json]:

@@ -78,11 +78,12 @@ def _reason(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[in
         return "no_lead", "nobody qualified for this opportunity may lead it (can_lead and lead_units, H5)"
     qualified = problem.qualified[s]
     budget = problem.budgets[opportunity]
-    cheapest = min(c.cost for c in qualified) + min(cost for _, cost in leads)
+    cheapest = _cheapest_staffing(problem, s)
     if cheapest > budget:
         return (
             "over_budget",
-            f"the cheapest qualified person plus lead costs {_money(cheapest)}, the budget is {_money(budget)} (H6)",
+            f"the cheapest qualified person plus a lead (who must also work on the deal) costs {_money(cheapest)}, "
+            f"the budget is {_money(budget)} (H6)",
         )
     if not any(c.has_hours for c in qualified):
         return (
@@ -96,6 +97,34 @@ def _reason(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[in
             "every eligible lead lacks the lead hours or the budget for this opportunity on top of member work",
         )
     return "outranked", _outranked_detail(problem, s, busy, spent)
+
+
+def _cheapest_staffing(problem: Problem, s: int) -> int:
+    """Cost of the cheapest plan for this deal that fills slot `s` once, ignoring hours: a member, a lead
+    (H5: the lead also fills a slot of the deal, this one or another) and nothing else."""
+    slot = problem.slots[s]
+    opportunity = slot.opportunity
+    member_cost = {c.staff: c.cost for c in problem.qualified[s]}
+    best = None
+    for lead, lead_cost in problem.lead_candidates[opportunity]:
+        # The lead's own cheapest slot of this deal other than this one (or this one if it has room for two).
+        own = [
+            c.cost
+            for other in problem.slots_by_opportunity[opportunity]
+            if other != s or slot.headcount >= 2
+            for c in problem.qualified[other]
+            if c.staff == lead
+        ]
+        options = []
+        if lead in member_cost:
+            options.append(member_cost[lead] + lead_cost)
+        if own:
+            others = [cost for staff, cost in member_cost.items() if staff != lead]
+            if others:
+                options.append(min(others) + lead_cost + min(own))
+        if options and (best is None or min(options) < best):
+            best = min(options)
+    return best if best is not None else 2**62
 
 
 def _outranked_detail(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[int, int]) -> str:

@@ -52,7 +52,8 @@ def test_broken_json_and_missing_file_fail_cleanly(tmp_path: Path) -> None:
     broken.write_text("{not json")
     result = runner.invoke(app, ["solve", str(broken)])
     assert result.exit_code == 2
-    assert "not valid JSON" in result.output and "line 1" in result.output
+    assert "not valid JSON" in result.output
+    assert "line 1" in result.output
     missing = runner.invoke(app, ["solve", str(tmp_path / "missing.json")])
     assert missing.exit_code == 2
     assert "cannot read" in missing.output

@@ -109,7 +109,8 @@ def test_pin_breaking_tier_region_and_exclusion_is_rejected_with_each_rule() -> 
     with pytest.raises(InvalidRequest) as caught:
         parse_request(mutated(change))
     messages = " ".join(e.message for e in caught.value.errors)
-    assert "(H2)" in messages and "(H9)" in messages
+    assert "(H2)" in messages
+    assert "(H9)" in messages
 
 
 def test_partial_policy_keeps_other_defaults() -> None:

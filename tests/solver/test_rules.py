@@ -121,7 +121,8 @@ def test_h5_exactly_one_lead_who_works_on_the_deal() -> None:
 
 def test_h5_nobody_may_lead_means_nothing_staffed() -> None:
     plan = solve(request([person("s1", can_lead=False)], [opportunity()]))
-    assert plan.assignments == [] and plan.leads == []
+    assert plan.assignments == []
+    assert plan.leads == []
     assert reasons(plan) == {("o1", "d1"): "no_lead"}
 
 

@@ -16,6 +16,11 @@ _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
 ]
 
 
+def _drop_color_message(_logger: object, _name: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    event.pop("color_message", None)  # uvicorn's ANSI-coloured duplicate of the message
+    return event
+
+
 def configure_logging(level: str = "info", *, json: bool = True) -> None:
     """Route structlog and stdlib (uvicorn, alembic) records to stdout, one JSON object per line."""
     structlog.configure(
@@ -32,7 +37,7 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*_SHARED_PROCESSORS, structlog.stdlib.ExtraAdder()],
+        foreign_pre_chain=[*_SHARED_PROCESSORS, structlog.stdlib.ExtraAdder(), _drop_color_message],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,

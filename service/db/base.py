@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Dialect, MetaData
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -40,8 +39,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-# JSON documents (requests, plans): JSONB on PostgreSQL, JSON text on SQLite.
-JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+# JSON documents (requests, plans) are stored and returned whole, never queried inside, so PostgreSQL
+# keeps them as `json` text: unlike `jsonb` it accepts every string JSON can carry, "\u0000" included.
+JSONDocument = JSON()
 
 
 class Base(DeclarativeBase):

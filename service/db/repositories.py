@@ -21,6 +21,19 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def is_row_id(text: str) -> bool:
+    """Whether `text` could be an id of ours (a canonical UUID); anything else is looked up nowhere."""
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def _printable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; a failure message may quote a request's strings.
+    return text.replace("\x00", "\\x00")
+
+
 class InvalidCursor(ValueError):
     """A page cursor that this service did not hand out."""
 
@@ -44,7 +57,7 @@ class PageCursor:
             created_at = dt.datetime.fromisoformat(stamp)
         except (binascii.Error, UnicodeDecodeError, ValueError) as error:
             raise InvalidCursor(f"not a cursor from this service: {text!r}") from error
-        if not sep or not job_id or created_at.tzinfo is None:
+        if not sep or not is_row_id(job_id) or created_at.tzinfo is None:
             raise InvalidCursor(f"not a cursor from this service: {text!r}")
         return cls(created_at, job_id)
 
@@ -121,6 +134,8 @@ class JobRepository:
     # ------------------------------------------------------------------ reading
 
     def get(self, tenant: str, job_id: str, *, with_plan: bool = False) -> Job | None:
+        if not is_row_id(job_id):
+            return None
         query = select(Job).where(Job.id == job_id, Job.tenant == tenant)
         if with_plan:
             query = query.options(selectinload(Job.plan))
@@ -201,7 +216,7 @@ class JobRepository:
         if job is None or job.status != "running":
             return None
         job.status = "cancelled" if job.cancel_requested else "failed"
-        job.detail = detail
+        job.detail = _printable(detail)
         job.finished_at = utcnow()
         return job
 
@@ -221,6 +236,8 @@ class JobRepository:
 
         Returns the job and the status it had before, or None for an unknown id.
         """
+        if not is_row_id(job_id):
+            return None
         job = self.session.scalars(
             select(Job).where(Job.id == job_id, Job.tenant == tenant).with_for_update()
         ).one_or_none()

@@ -148,6 +148,7 @@ class SolveWorker:
         process.start()
         child_end.close()
         self._process, self._connection, self._ready = process, parent_end, False
+        log.info("solver.process_started", worker=self.index, pid=process.pid)
 
     def stop(self, timeout_s: float = 3.0) -> None:
         with self._lock:

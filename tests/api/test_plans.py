@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 
@@ -180,3 +181,17 @@ def test_an_infeasible_request_is_stored_as_an_infeasible_plan(client: TestClien
     plan = response.json()
     assert plan["status"] == "infeasible"
     assert plan["explanation"]["conflicting"]
+
+
+def test_nul_characters_anywhere_are_no_trouble_for_either_database(client: TestClient) -> None:
+    request = small_request()
+    request["staff"][0]["name"] = "Chen\x00Jing"
+    request["opportunities"][0]["customer"] = "Bank\u0000of East"
+    response = client.post("/v1/plans", json=request)
+    assert response.status_code == 201, response.text
+    assert client.get(response.headers["location"]).json()["status"] == "optimal"
+    for path in ("/v1/plans/%00", "/v1/plans/a%00b"):
+        assert client.get(path).status_code == 404
+        assert client.delete(path).status_code == 404
+    cursor = base64.urlsafe_b64encode(b"2026-01-01T00:00:00+00:00|\x00").decode()
+    assert client.get("/v1/plans", params={"cursor": cursor}).status_code == 422

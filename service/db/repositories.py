@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, selectinload
 from service.db.base import utcnow
 from service.db.models import ACTIVE_STATUSES, IdempotencyKey, Job, StoredPlan, StoredRequest
 
+# Plan statuses of a solve that stopped before proving its answer.
+CUT_SHORT = frozenset({"feasible", "unknown"})
+
 
 def new_id() -> str:
     return str(uuid.uuid4())
@@ -187,12 +190,16 @@ class JobRepository:
         return ClaimedJob(job.id, job.tenant, job.request.body, job.time_limit_s, job.cancel_requested, job.attempts)
 
     def finish(self, job_id: str, plan: dict[str, Any]) -> Job | None:
-        """running -> done with its plan; the plan is marked cancelled when a cancel was asked for."""
+        """running -> done with its plan, marked cancelled when a cancel cut the solve short.
+
+        A solve that proved its answer (optimal, infeasible) before the cancel took effect is reported as
+        it is: the cancel changed nothing.
+        """
         job = self._locked(job_id)
         if job is None or job.status != "running":
             return None
         plan = {**plan, "id": job.id}
-        if job.cancel_requested:
+        if job.cancel_requested and plan["status"] in CUT_SHORT:
             plan["cancelled"] = True
         objective = plan.get("objective") or {}
         self.session.add(

@@ -179,3 +179,14 @@ def test_foreign_keys_are_enforced(session: Session) -> None:
         session.add(Job(id=new_id(), tenant="acme", request_id="missing", time_limit_s=1.0))
         with pytest.raises(IntegrityError):
             session.flush()
+
+
+def test_a_plan_proven_before_the_cancel_took_effect_is_not_marked_cancelled(session: Session) -> None:
+    repo = JobRepository(session)
+    job = add_job(repo)
+    repo.claim(job.id)
+    repo.cancel("acme", job.id)
+    repo.finish(job.id, PLAN | {"status": "optimal"})
+    plan = session.get(StoredPlan, job.id)
+    assert plan is not None
+    assert (plan.status, plan.cancelled) == ("optimal", False)

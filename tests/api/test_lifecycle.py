@@ -219,8 +219,13 @@ class JobLifecycle(RuleBasedStateMachine):
 @pytest.mark.timeout(600)
 def test_the_job_lifecycle_holds_its_promises(make_client: ClientFactory) -> None:
     client = make_client(tenant_max_active_jobs=CAP)
+
+    class AgainstThisApp(JobLifecycle):
+        def __init__(self) -> None:
+            super().__init__(client)
+
     run_state_machine_as_test(
-        lambda: JobLifecycle(client),
+        AgainstThisApp,
         settings=settings(
             max_examples=6,
             stateful_step_count=12,

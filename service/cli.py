@@ -156,6 +156,92 @@ def serve(
     run(host, port)
 
 
+@app.command()
+def scenario(
+    scenario_file: Annotated[
+        Path, typer.Argument(help='What-if scenario JSON: {"name", "base": <request>, "variants": [...]}.')
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result JSON (plans and comparisons).")] = False,
+    moves: Annotated[int, typer.Option("--moves", min=0, help="Moves listed per variant; 0 lists all.")] = 30,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=0.01, help="Override options.time_limit_s of every solve.")
+    ] = None,
+    deterministic: Annotated[
+        bool | None, typer.Option("--deterministic/--no-deterministic", help="Override options.deterministic.")
+    ] = None,
+) -> None:
+    """Run a what-if scenario: solve the base and every variant, print the KPI table with deltas and who
+    moved where. Exits 1 if any plan is infeasible or none was found."""
+    from service.whatif import parse_scenario, run_scenario, variant_requests
+    from service.whatif.report import render_scenario
+
+    data = read_json(scenario_file)
+    try:
+        parsed = parse_scenario(data)
+        if time_limit is not None:
+            parsed.base.options.time_limit_s = time_limit
+        if deterministic is not None:
+            parsed.base.options.deterministic = deterministic
+        requests = variant_requests(parsed)
+    except InvalidRequest as invalid:
+        lines = [f"error: {scenario_file} is not a valid scenario ({len(invalid.errors)} problem(s)):"]
+        lines += [f"  {e.path or '(scenario)'}: {e.message}" for e in invalid.errors[:50]]
+        if len(invalid.errors) > 50:
+            lines.append(f"  … and {len(invalid.errors) - 50} more")
+        raise _fail("\n".join(lines)) from None
+    result = run_scenario(parsed)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        typer.echo(render_scenario(result, requests, parsed.base, max_moves=moves or None))
+    plans = [result.base_plan, *(v.plan for v in result.variants)]
+    if any(plan.status in ("infeasible", "unknown") for plan in plans):
+        raise typer.Exit(1)
+
+
+@app.command()
+def recommend(
+    request_file: Annotated[Path, typer.Argument(help="Allocation request JSON (CONTRACT.md).")],
+    opportunity: Annotated[str | None, typer.Option("--opportunity", help="Opportunity id of the slot.")] = None,
+    demand: Annotated[str | None, typer.Option("--demand", help="Demand id of the slot.")] = None,
+    staff: Annotated[
+        str | None, typer.Option("--staff", help="Instead of a slot: the best slots for this person.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=25, help="How many choices get a full re-solve.")] = 5,
+    all_slots: Annotated[
+        bool, typer.Option("--all-slots", help="With --staff: also slots the baseline plan already fills.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result JSON.")] = False,
+) -> None:
+    """Rank who could fill one slot (--opportunity, --demand), or the slots one person could fill
+    (--staff): feasibility and the change in covered value and cost of pinning each choice."""
+    from service.recommendations import (
+        SlotRecommendations,
+        StaffRecommendations,
+        best_slots_for,
+        recommend,
+        render_recommendations,
+    )
+
+    if staff is None and (opportunity is None or demand is None):
+        raise _fail("error: give --opportunity and --demand (a slot), or --staff (a person)")
+    request = load_request(request_file)
+    options = {"opportunity_id": "--opportunity", "demand_id": "--demand", "staff_id": "--staff", "limit": "--limit"}
+    result: SlotRecommendations | StaffRecommendations
+    try:
+        if opportunity is not None and demand is not None:
+            result = recommend(request, opportunity, demand, limit)
+        else:
+            assert staff is not None
+            result = best_slots_for(request, staff, limit, open_only=not all_slots)
+    except InvalidRequest as invalid:
+        raise _fail("\n".join(f"error: {options.get(e.path, e.path)}: {e.message}" for e in invalid.errors)) from None
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        typer.echo(render_recommendations(result, request))
+
+
 def main() -> None:
     try:
         app()

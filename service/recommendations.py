@@ -1,0 +1,775 @@
+"""Slot recommendations: who could fill this slot, and which slots could this person fill, each choice
+priced by re-solving the request with that person pinned there (`POST /v1/recommendations`).
+
+Pinning can never raise the optimum's covered value: the unpinned plan is the best over a larger set of
+plans. So against an optimal baseline every delta of covered value is <= 0, and 0 means "this choice
+costs no value" (the cost delta then says what it costs in money). Only the top `limit` choices of a
+cheap pre-ranking are re-solved; the others carry the pre-ranking's estimate and `resolved: false`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ortools.sat.python import cp_model
+from pydantic import Field, ValidationError
+
+from service import costing
+from service.contract import (
+    AllocationRequest,
+    ContractModel,
+    Demand,
+    FieldError,
+    Grade,
+    Id,
+    InvalidRequest,
+    Opportunity,
+    Pin,
+    Plan,
+    PlanStatus,
+    Staff,
+    UnitKind,
+    errors_from_pydantic,
+    is_qualified,
+    may_lead,
+    semantic_errors,
+)
+from service.planning import make_plan
+from service.solver.model import HARD_RULES, add_budget, add_capacity, add_focus, add_one_lead, add_slots, build_model
+from service.solver.problem import compile_problem
+
+MAX_LIMIT = 25
+Reason = Literal["capacity", "slots", "lead", "budget", "focus", "pins"]
+PlanSolver = Callable[[AllocationRequest], Plan]
+
+# The rule each reason stands for, in the model: dropping it alone is what makes an infeasible pin feasible.
+_RULE_OF_REASON: dict[Reason, Callable[..., None]] = {
+    "capacity": add_capacity,  # H3
+    "slots": add_slots,  # H4
+    "lead": add_one_lead,  # H5
+    "budget": add_budget,  # H6
+    "focus": add_focus,  # H7
+}
+_RULE_NAMES: dict[Reason, str] = {
+    "capacity": "H3 capacity",
+    "slots": "H4 slots",
+    "lead": "H5 lead",
+    "budget": "H6 budget",
+    "focus": "H7 focus",
+}
+
+
+# --------------------------------------------------------------------------- wire models
+
+
+class RecommendationRequest(ContractModel):
+    """`{"request", "opportunity_id", "demand_id", "limit"}` for a slot's candidates, or
+    `{"request", "staff_id", "limit"}` for the slots that suit a person (`open_only`: only slots
+    the baseline plan leaves open)."""
+
+    request: AllocationRequest
+    opportunity_id: Id | None = None
+    demand_id: Id | None = None
+    staff_id: Id | None = None
+    limit: int = Field(default=5, ge=1, le=MAX_LIMIT, description="How many choices get a full re-solve.")
+    open_only: bool = True
+
+
+class Baseline(ContractModel):
+    """The request solved as given: the optimum every delta is measured against."""
+
+    status: PlanStatus
+    covered_value: float
+    total_cost: float
+
+
+class PinOutcome(ContractModel):
+    """What pinning one person to one slot does."""
+
+    rank: int
+    member_cost: float = Field(description="This person's cost on this slot, travel surcharge included.")
+    on_slot: bool = Field(description="Already on this slot in the baseline plan (delta 0 without a re-solve).")
+    pinned: bool = Field(default=False, description="Already pinned there by the request.")
+    resolved: bool = Field(description="Re-solved with the pin; false: the figures are estimates or a verdict.")
+    feasible: bool | None = Field(description="null when not re-solved and no rule rules it out.")
+    status: PlanStatus | None = None
+    covered_value: float | None = None
+    total_cost: float | None = None
+    delta_covered_value: float | None = None
+    delta_total_cost: float | None = None
+    exact: bool = Field(default=False, description="Both solves proven optimal, so the deltas are exact.")
+    estimated_delta_covered_value: float = Field(description="The cheap pre-ranking's estimate.")
+    reasons: list[Reason] = Field(default_factory=list, description="Why infeasible: the rules the pin breaks.")
+    detail: str = ""
+
+
+class Candidate(PinOutcome):
+    staff_id: str
+    name: str
+    role: str
+    unit_kind: UnitKind
+    unit_id: str
+    region: str
+    skill_level: int
+
+
+class SlotRecommendations(ContractModel):
+    opportunity_id: str
+    demand_id: str
+    headcount: int
+    slot_value: float
+    baseline: Baseline
+    on_slot: list[str] = Field(description="Who fills the slot in the baseline plan.")
+    resolved: int = Field(description="How many candidates were re-solved (the first ones of the ranking).")
+    candidates: list[Candidate]
+
+
+class SlotOption(PinOutcome):
+    opportunity_id: str
+    opportunity_name: str
+    demand_id: str
+    grade: Grade
+    slot_value: float
+    open_slots: int = Field(description="Slots of this demand the baseline plan leaves unfilled.")
+
+
+class StaffRecommendations(ContractModel):
+    staff_id: str
+    baseline: Baseline
+    resolved: int
+    slots: list[SlotOption]
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def parse_recommendation_request(data: Any) -> RecommendationRequest:
+    """Validate the body; raises InvalidRequest naming each field (`request.…`, `demand_id`, …)."""
+    try:
+        body = RecommendationRequest.model_validate(data)
+    except ValidationError as error:
+        raise InvalidRequest(errors_from_pydantic(error)) from None
+    errors = [FieldError(f"request.{e.path}", e.message, e.type) for e in semantic_errors(body.request)]
+    if errors:
+        raise InvalidRequest(errors)
+    if body.staff_id is None and (body.opportunity_id is None or body.demand_id is None):
+        missing = "opportunity_id" if body.opportunity_id is None else "demand_id"
+        raise InvalidRequest(
+            [FieldError(missing, "give opportunity_id and demand_id (a slot), or staff_id (a person)", "missing")]
+        )
+    _locate(body)
+    return body
+
+
+def answer(
+    body: RecommendationRequest, *, solve: PlanSolver = make_plan, executor: Executor | None = None
+) -> SlotRecommendations | StaffRecommendations:
+    """The slot's candidates when a slot is named, else the person's best slots."""
+    if body.opportunity_id is not None and body.demand_id is not None:
+        return recommend(body.request, body.opportunity_id, body.demand_id, body.limit, solve=solve, executor=executor)
+    assert body.staff_id is not None
+    return best_slots_for(
+        body.request, body.staff_id, body.limit, open_only=body.open_only, solve=solve, executor=executor
+    )
+
+
+def recommend(
+    request: AllocationRequest,
+    opportunity_id: str,
+    demand_id: str,
+    limit: int = 5,
+    *,
+    solve: PlanSolver = make_plan,
+    executor: Executor | None = None,
+) -> SlotRecommendations:
+    """Every person who passes H1, H2 and H9 for the slot, ranked. The top `limit` of a cheap pre-ranking
+    are re-solved with the pin (in parallel on `executor` if given); people the rules rule out alone
+    (capacity, focus, budget, lead, slots taken by pins) are reported infeasible without a solve.
+
+    Ranking: proven choices first (re-solved feasible, or already on the slot) by covered-value delta
+    descending then cost delta ascending; then the unsolved by estimate; the infeasible last."""
+    _check_limit(limit)
+    o_index, demand = _slot(request, opportunity_id, demand_id)
+    opportunity = request.opportunities[o_index]
+    context = _Context.of(request, solve)
+    choices = [
+        context.evaluate(s_index, o_index, demand)
+        for s_index, person in enumerate(request.staff)
+        if is_qualified(person, opportunity, demand, request.policy)
+    ]
+    resolved = context.settle(choices, limit, executor)
+    candidates = []
+    for rank, choice in enumerate(_ranked(choices), start=1):
+        person = request.staff[choice.staff]
+        candidates.append(
+            Candidate(
+                rank=rank,
+                staff_id=person.id,
+                name=person.name,
+                role=person.role,
+                unit_kind=person.unit.kind,
+                unit_id=person.unit.id,
+                region=person.unit.region,
+                skill_level=person.skills.get(demand.skill, 0),
+                **choice.outcome(),
+            )
+        )
+    return SlotRecommendations(
+        opportunity_id=opportunity.id,
+        demand_id=demand.id,
+        headcount=demand.headcount,
+        slot_value=round(costing.slot_value(demand, opportunity, request.policy), 2),
+        baseline=context.baseline_summary(),
+        on_slot=context.on_slot.get((opportunity.id, demand.id), []),
+        resolved=resolved,
+        candidates=candidates,
+    )
+
+
+def best_slots_for(
+    request: AllocationRequest,
+    staff_id: str,
+    limit: int = 5,
+    *,
+    open_only: bool = True,
+    solve: PlanSolver = make_plan,
+    executor: Executor | None = None,
+) -> StaffRecommendations:
+    """The slots this person passes H1, H2 and H9 for (with `open_only`, those the baseline plan leaves
+    at least partly unfilled; slots they already fill are left out), ranked like `recommend`'s
+    candidates by the change in covered value, then in cost, of pinning them there."""
+    _check_limit(limit)
+    s_index = next((i for i, p in enumerate(request.staff) if p.id == staff_id), None)
+    if s_index is None:
+        raise InvalidRequest([FieldError("staff_id", f"unknown staff id {staff_id!r}", "unknown_id")])
+    person = request.staff[s_index]
+    context = _Context.of(request, solve)
+    choices = []
+    for o_index, opportunity in enumerate(request.opportunities):
+        for demand in opportunity.demands:
+            if not is_qualified(person, opportunity, demand, request.policy):
+                continue
+            on = context.on_slot.get((opportunity.id, demand.id), [])
+            if person.id in on or (open_only and len(on) >= demand.headcount):
+                continue
+            choices.append(context.evaluate(s_index, o_index, demand))
+    resolved = context.settle(choices, limit, executor)
+    slots = []
+    for rank, choice in enumerate(_ranked(choices), start=1):
+        opportunity = request.opportunities[choice.opportunity]
+        on = context.on_slot.get((opportunity.id, choice.demand.id), [])
+        slots.append(
+            SlotOption(
+                rank=rank,
+                opportunity_id=opportunity.id,
+                opportunity_name=opportunity.name,
+                demand_id=choice.demand.id,
+                grade=opportunity.grade,
+                slot_value=round(costing.slot_value(choice.demand, opportunity, request.policy), 2),
+                open_slots=max(choice.demand.headcount - len(on), 0),
+                **choice.outcome(),
+            )
+        )
+    return StaffRecommendations(staff_id=person.id, baseline=context.baseline_summary(), resolved=resolved, slots=slots)
+
+
+def pinned_request(request: AllocationRequest, opportunity_id: str, demand_id: str, staff_id: str) -> AllocationRequest:
+    """The request with `staff_id` pinned to the slot (a copy; unchanged if already pinned there)."""
+    changed = request.model_copy(deep=True)
+    opportunity = next(o for o in changed.opportunities if o.id == opportunity_id)
+    if not any(p.demand_id == demand_id and p.staff_id == staff_id for p in opportunity.pinned):
+        opportunity.pinned.append(Pin(demand_id=demand_id, staff_id=staff_id))
+    return changed
+
+
+def solve_request(request_json: str) -> str:
+    """A picklable solve for a process pool: request JSON in, plan JSON out."""
+    return make_plan(AllocationRequest.model_validate_json(request_json)).model_dump_json()
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequest([FieldError("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}", "value_error")])
+
+
+def _slot(request: AllocationRequest, opportunity_id: str, demand_id: str) -> tuple[int, Demand]:
+    o_index = next((i for i, o in enumerate(request.opportunities) if o.id == opportunity_id), None)
+    if o_index is None:
+        raise InvalidRequest([FieldError("opportunity_id", f"unknown opportunity id {opportunity_id!r}", "unknown_id")])
+    demand = next((d for d in request.opportunities[o_index].demands if d.id == demand_id), None)
+    if demand is None:
+        raise InvalidRequest(
+            [FieldError("demand_id", f"unknown demand id {demand_id!r} in {opportunity_id}", "unknown_id")]
+        )
+    return o_index, demand
+
+
+def _locate(body: RecommendationRequest) -> None:
+    if body.opportunity_id is not None and body.demand_id is not None:
+        _slot(body.request, body.opportunity_id, body.demand_id)
+    if body.staff_id is not None and all(p.id != body.staff_id for p in body.request.staff):
+        raise InvalidRequest([FieldError("staff_id", f"unknown staff id {body.staff_id!r}", "unknown_id")])
+
+
+@dataclass
+class _Choice:
+    """One (person, slot) pin under evaluation."""
+
+    staff: int
+    opportunity: int
+    demand: Demand
+    member_cost: float
+    on_slot: bool
+    pinned: bool
+    estimate: float = 0.0
+    estimated_cost: float = 0.0
+    reasons: list[Reason] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    plan: Plan | None = None  # the re-solve with the pin
+    baseline: Plan | None = None
+    exact: bool = False
+
+    @property
+    def ruled_out(self) -> bool:
+        return bool(self.reasons)
+
+    def outcome(self) -> dict[str, Any]:
+        # Someone already on the slot needs no re-solve: the baseline plan is the pinned optimum too.
+        plan = self.plan if self.plan is not None or self.reasons or not self.on_slot else self.baseline
+        return {
+            "member_cost": round(self.member_cost, 2),
+            "on_slot": self.on_slot,
+            "pinned": self.pinned,
+            "resolved": self.plan is not None,
+            "feasible": self._feasible(),
+            "status": plan.status if plan is not None else ("infeasible" if self.reasons else None),
+            "covered_value": plan.objective.covered_value if plan is not None else None,
+            "total_cost": plan.objective.total_cost if plan is not None else None,
+            "delta_covered_value": self._delta("covered_value"),
+            "delta_total_cost": self._delta("total_cost"),
+            "exact": self.exact,
+            "estimated_delta_covered_value": round(self.estimate, 2),
+            "reasons": self.reasons,
+            "detail": "; ".join(self.details),
+        }
+
+    def _feasible(self) -> bool | None:
+        if self.reasons:
+            return False
+        if self.plan is not None:
+            return self.plan.status in ("optimal", "feasible")
+        return True if self.on_slot else None
+
+    def _delta(self, name: str) -> float | None:
+        if self.on_slot and self.plan is None:
+            return 0.0
+        if self.plan is None or self.plan.status not in ("optimal", "feasible"):
+            return None
+        return self.delta(name)
+
+    def delta(self, name: str) -> float:
+        assert self.plan is not None
+        assert self.baseline is not None
+        change: float = getattr(self.plan.objective, name) - getattr(self.baseline.objective, name)
+        return round(change, 2)
+
+
+def _ranked(choices: Sequence[_Choice]) -> list[_Choice]:
+    def key(choice: _Choice) -> tuple[int, float, float, float]:
+        feasible = choice._feasible()
+        if feasible is False:
+            return (2, 0.0, 0.0, choice.member_cost)
+        if feasible is True:
+            value = choice._delta("covered_value") or 0.0
+            cost = choice._delta("total_cost") or 0.0
+            return (0, -value, cost, choice.member_cost)
+        return (1, -choice.estimate, choice.estimated_cost, choice.member_cost)
+
+    return sorted(choices, key=key)
+
+
+@dataclass
+class _Context:
+    """The request, its baseline plan, and what the cheap checks need from both."""
+
+    request: AllocationRequest
+    solve: PlanSolver
+    baseline: Plan
+    on_slot: dict[tuple[str, str], list[str]]
+    load: dict[str, list[float]]  # staff id -> hours by week in the baseline plan
+    work: dict[str, list[tuple[str, str, float]]]  # staff id -> (opportunity, demand, slot value) in the baseline
+    spent: dict[str, float]  # opportunity id -> baseline cost
+    staffed: set[str]
+
+    @classmethod
+    def of(cls, request: AllocationRequest, solve: PlanSolver) -> _Context:
+        baseline = solve(request)
+        on_slot: dict[tuple[str, str], list[str]] = defaultdict(list)
+        work: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
+        values = {
+            (o.id, d.id): costing.slot_value(d, o, request.policy) for o in request.opportunities for d in o.demands
+        }
+        for a in baseline.assignments:
+            on_slot[(a.opportunity_id, a.demand_id)].append(a.staff_id)
+            work[a.staff_id].append((a.opportunity_id, a.demand_id, values[(a.opportunity_id, a.demand_id)]))
+        return cls(
+            request=request,
+            solve=solve,
+            baseline=baseline,
+            on_slot=dict(on_slot),
+            load={s.staff_id: list(s.hours_by_week) for s in baseline.staff},
+            work=dict(work),
+            spent={o.opportunity_id: o.cost for o in baseline.opportunities},
+            staffed={lead.opportunity_id for lead in baseline.leads},
+        )
+
+    def baseline_summary(self) -> Baseline:
+        return Baseline(
+            status=self.baseline.status,
+            covered_value=self.baseline.objective.covered_value,
+            total_cost=self.baseline.objective.total_cost,
+        )
+
+    # ----------------------------------------------------------------- cheap checks and estimate
+
+    def evaluate(self, s_index: int, o_index: int, demand: Demand) -> _Choice:
+        request = self.request
+        person = request.staff[s_index]
+        opportunity = request.opportunities[o_index]
+        on = self.on_slot.get((opportunity.id, demand.id), [])
+        choice = _Choice(
+            staff=s_index,
+            opportunity=o_index,
+            demand=demand,
+            member_cost=costing.member_cost(person, demand, opportunity, request.policy),
+            on_slot=person.id in on,
+            pinned=any(p.demand_id == demand.id and p.staff_id == person.id for p in opportunity.pinned),
+            baseline=self.baseline,
+        )
+        if self.baseline.status in ("infeasible", "unknown"):
+            choice.reasons.append("pins")
+            choice.details.append(f"the request has no plan even without this choice ({self.baseline.status})")
+            return choice
+        if choice.pinned:
+            return choice
+        self._rule_out(choice, person, opportunity)
+        if not choice.ruled_out and not choice.on_slot:
+            self._estimate(choice, person, opportunity)
+        return choice
+
+    def _rule_out(self, choice: _Choice, person: Staff, opportunity: Opportunity) -> None:
+        """Rules this pin breaks together with the request's own pins and fixed leads, whatever the plan."""
+        request, demand = self.request, choice.demand
+        policy = request.policy
+        others = [p for p in opportunity.pinned if p.demand_id == demand.id and p.staff_id != person.id]
+        if len(others) >= demand.headcount:
+            choice.reasons.append("slots")
+            choice.details.append(
+                f"all {demand.headcount} slot(s) of {demand.id} are pinned to "
+                f"{', '.join(p.staff_id for p in others)} (H4)"
+            )
+
+        # H3 and H7 against this person's pins and fixed leads elsewhere.
+        busy = [0.0] * request.horizon.weeks
+        opportunities = {opportunity.id}
+        for other in request.opportunities:
+            for pin in other.pinned:
+                if pin.staff_id != person.id:
+                    continue
+                pinned_demand = next(d for d in other.demands if d.id == pin.demand_id)
+                for w in range(pinned_demand.start_week, pinned_demand.end_week + 1):
+                    busy[w] += pinned_demand.hours_per_week
+                opportunities.add(other.id)
+            window = costing.active_window(other)
+            if other.lead_staff_id == person.id and window is not None:
+                for w in range(window[0], window[1] + 1):
+                    busy[w] += policy.lead_hours_per_week
+                opportunities.add(other.id)
+        for w in range(demand.start_week, demand.end_week + 1):
+            if busy[w] + demand.hours_per_week > person.capacity(w) + 1e-9:
+                pinned_part = f" with {busy[w]:g} h pinned or leading" if busy[w] else ""
+                choice.reasons.append("capacity")
+                choice.details.append(
+                    f"{person.id} has {person.capacity(w):g} h in week {w}{pinned_part}; "
+                    f"{demand.id} needs {demand.hours_per_week:g} h/week (H3)"
+                )
+                break
+        if person.max_opportunities is not None and len(opportunities) > person.max_opportunities:
+            choice.reasons.append("focus")
+            choice.details.append(
+                f"{person.id} may work on {person.max_opportunities} opportunities and would be on "
+                f"{len(opportunities)} with their pins (H7)"
+            )
+
+        # H5 and H6: someone working on the deal must lead it, and the deal must pay for them.
+        workers = {person.id} | {p.staff_id for p in opportunity.pinned}
+        staff_by_id = {p.id: p for p in request.staff}
+        fixed = opportunity.lead_staff_id
+        lead_extra: list[float] = []
+        for candidate in request.staff:
+            if fixed is not None and candidate.id != fixed:
+                continue
+            if not may_lead(candidate, opportunity, policy):
+                continue
+            # A lead works on the deal too: anyone but this person needs a slot this pin leaves free.
+            work = [
+                costing.member_cost(candidate, d, opportunity, policy)
+                for d in opportunity.demands
+                if is_qualified(candidate, opportunity, d, policy)
+                and (candidate.id == person.id or d.id != demand.id or d.headcount > 1)
+            ]
+            if not work:
+                continue
+            extra = costing.lead_cost(candidate, opportunity, policy)
+            lead_extra.append(extra if candidate.id in workers else extra + min(work))
+        if not lead_extra:
+            choice.reasons.append("lead")
+            choice.details.append(
+                f"the required lead {fixed} cannot lead {opportunity.id} with this choice (H5)"
+                if fixed is not None
+                else f"nobody who may lead {opportunity.id} could also work on it with this choice "
+                "(can_lead, lead_units, H5)"
+            )
+            return
+        pinned_cost = sum(
+            costing.member_cost(staff_by_id[p.staff_id], d, opportunity, policy)
+            for p in opportunity.pinned
+            if p.staff_id != person.id or p.demand_id != demand.id
+            for d in opportunity.demands
+            if d.id == p.demand_id
+        )
+        least = choice.member_cost + pinned_cost + min(lead_extra)
+        budget = costing.budget(opportunity, policy)
+        if least > budget + 1e-6:
+            choice.reasons.append("budget")
+            choice.details.append(
+                f"{opportunity.id} would cost at least {least:,.2f} with this person, its pins and a lead; "
+                f"the budget is {budget:,.2f} (H6)"
+            )
+
+    def _estimate(self, choice: _Choice, person: Staff, opportunity: Opportunity) -> None:
+        """A cheap guess of the covered-value change: the slot's value if it was open, minus the value of
+        this person's work that must give way (hours, focus), minus the slot again if the budget breaks."""
+        request, demand = self.request, choice.demand
+        policy = request.policy
+        value = costing.slot_value(demand, opportunity, policy)
+        on = self.on_slot.get((opportunity.id, demand.id), [])
+        is_open = len(on) < demand.headcount
+        gain = value if is_open else 0.0
+        displaced_cost = 0.0
+        if not is_open:
+            costs = {
+                a.staff_id: a.cost
+                for a in self.baseline.assignments
+                if (a.opportunity_id, a.demand_id) == (opportunity.id, demand.id)
+            }
+            displaced_cost = max(costs.values(), default=0.0)
+
+        pinned_here = {(o.id, p.demand_id) for o in request.opportunities for p in o.pinned if p.staff_id == person.id}
+        demands = {(o.id, d.id): d for o in request.opportunities for d in o.demands}
+        load = list(self.load.get(person.id, [0.0] * request.horizon.weeks))
+        mine = sorted(
+            (job for job in self.work.get(person.id, []) if (job[0], job[1]) not in pinned_here), key=lambda job: job[2]
+        )
+        kept = list(mine)
+        lost = 0.0
+
+        def fits() -> bool:
+            return all(
+                load[w] + demand.hours_per_week <= person.capacity(w) + 1e-9
+                for w in range(demand.start_week, demand.end_week + 1)
+            )
+
+        for item in mine:
+            if fits():
+                break
+            other = demands[(item[0], item[1])]
+            if other.end_week < demand.start_week or demand.end_week < other.start_week:
+                continue
+            for w in range(other.start_week, other.end_week + 1):
+                load[w] -= other.hours_per_week
+            kept.remove(item)
+            lost += item[2]
+        if not fits():
+            lost += value  # lead hours or pins hold the week: something of this deal's size must go
+
+        if person.max_opportunities is not None:
+            deals = {job[0] for job in kept} - {opportunity.id}
+            if len(deals) >= person.max_opportunities and deals:
+                by_deal: dict[str, float] = defaultdict(float)
+                for job in kept:
+                    by_deal[job[0]] += job[2]
+                lost += min(by_deal[d] for d in deals)
+
+        extra_cost = choice.member_cost - displaced_cost
+        if opportunity.id not in self.staffed:
+            lead = costing.lead_cost(person, opportunity, policy) if may_lead(person, opportunity, policy) else 0.0
+            extra_cost += lead
+        if self.spent.get(opportunity.id, 0.0) + extra_cost > costing.budget(opportunity, policy) + 1e-6:
+            lost += value
+        choice.estimate = gain - lost
+        choice.estimated_cost = extra_cost
+
+    # ----------------------------------------------------------------- re-solving
+
+    def settle(self, choices: list[_Choice], limit: int, executor: Executor | None) -> int:
+        """Re-solve the `limit` best-estimated open questions with the pin; returns how many were solved."""
+        open_questions = [c for c in choices if not c.ruled_out and not c.on_slot and not c.pinned]
+        chosen = _ranked(open_questions)[:limit]
+        requests = [self._pinned(c) for c in chosen]
+        if executor is None:
+            plans = [self.solve(r) for r in requests]
+        else:
+            futures = [executor.submit(solve_request, r.model_dump_json()) for r in requests]
+            plans = [Plan.model_validate_json(f.result()) for f in futures]
+        for choice, request, plan in zip(chosen, requests, plans, strict=True):
+            choice.plan = plan
+            choice.exact = plan.status == "optimal" and self.baseline.status == "optimal"
+            if plan.status == "infeasible":
+                reasons, detail = diagnose(request)
+                choice.reasons.extend(reasons)
+                choice.details.append(plan.explanation.detail if plan.explanation else detail)
+                if detail and plan.explanation:
+                    choice.details.append(detail)
+        for choice in choices:
+            if (choice.on_slot or choice.pinned) and not choice.reasons:
+                choice.exact = self.baseline.status == "optimal"
+        return len(chosen)
+
+    def _pinned(self, choice: _Choice) -> AllocationRequest:
+        opportunity = self.request.opportunities[choice.opportunity]
+        return pinned_request(self.request, opportunity.id, choice.demand.id, self.request.staff[choice.staff].id)
+
+
+def diagnose(request: AllocationRequest, time_limit_s: float = 2.0) -> tuple[list[Reason], str]:
+    """Why an infeasible request is infeasible: each rule (H3-H7) whose removal alone makes it feasible."""
+    problem = compile_problem(request)
+    found: list[Reason] = []
+    for reason, rule in _RULE_OF_REASON.items():
+        model, _ = build_model(problem, rules=tuple(r for r in HARD_RULES if r is not rule))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = time_limit_s
+        if solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            found.append(reason)
+    if not found:
+        return ["pins"], "the pins break several rules at once (H3-H7 together)"
+    names = {
+        "capacity": "H3 capacity",
+        "slots": "H4 slots",
+        "lead": "H5 lead",
+        "budget": "H6 budget",
+        "focus": "H7 focus",
+    }
+    return found, "breaks " + " or ".join(names[r] for r in found)
+
+
+__all__ = [
+    "Baseline",
+    "Candidate",
+    "PinOutcome",
+    "RecommendationRequest",
+    "SlotOption",
+    "SlotRecommendations",
+    "StaffRecommendations",
+    "answer",
+    "best_slots_for",
+    "diagnose",
+    "parse_recommendation_request",
+    "pinned_request",
+    "recommend",
+]
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _verdict(outcome: PinOutcome) -> tuple[str, str, str]:
+    """(feasible, delta covered value, delta cost) cells; estimates are marked with ~."""
+    if outcome.feasible is False:
+        return "no: " + ", ".join(outcome.reasons), "", ""
+    if outcome.delta_covered_value is not None and outcome.delta_total_cost is not None:
+        note = " (on slot)" if outcome.on_slot and not outcome.resolved else ""
+        return "yes", f"{outcome.delta_covered_value:+,.2f}{note}", f"{outcome.delta_total_cost:+,.2f}"
+    return "?", f"~{outcome.estimated_delta_covered_value:+,.2f}", ""
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def render_recommendations(result: SlotRecommendations | StaffRecommendations, request: AllocationRequest) -> str:
+    """A ranked table with each choice's feasibility and deltas, then why the infeasible ones are."""
+    names = {p.id: p.name or p.id for p in request.staff}
+    base = result.baseline
+    out: list[str] = []
+    rows: list[list[str]] = []
+    outcomes: list[tuple[str, PinOutcome]] = []
+    if isinstance(result, SlotRecommendations):
+        on = ", ".join(f"{names.get(s, s)} ({s})" for s in result.on_slot) or "nobody"
+        out.append(
+            f"Candidates for {result.opportunity_id}/{result.demand_id} (headcount {result.headcount}, "
+            f"slot value {result.slot_value:,.2f}); on the slot now: {on}"
+        )
+        rows.append(["#", "person", "unit", "level", "member cost", "feasible", "Δ covered value", "Δ total cost"])
+        for c in result.candidates:
+            label = f"{c.name or c.staff_id} ({c.staff_id})"
+            rows.append(
+                [
+                    str(c.rank),
+                    label,
+                    f"{c.unit_kind} {c.region}",
+                    str(c.skill_level),
+                    f"{c.member_cost:,.2f}",
+                    *_verdict(c),
+                ]
+            )
+            outcomes.append((label, c))
+        total = len(result.candidates)
+    else:
+        out.append(f"Slots for {names.get(result.staff_id, result.staff_id)} ({result.staff_id})")
+        rows.append(
+            ["#", "slot", "grade", "open", "slot value", "member cost", "feasible", "Δ covered value", "Δ total cost"]
+        )
+        for option in result.slots:
+            label = f"{option.opportunity_id}/{option.demand_id}"
+            rows.append(
+                [
+                    str(option.rank),
+                    label,
+                    option.grade,
+                    str(option.open_slots),
+                    f"{option.slot_value:,.2f}",
+                    f"{option.member_cost:,.2f}",
+                    *_verdict(option),
+                ]
+            )
+            outcomes.append((label, option))
+        total = len(result.slots)
+    out.append(
+        f"Baseline plan ({base.status}): covered value {base.covered_value:,.2f}, total cost {base.total_cost:,.2f}"
+    )
+    out.append("")
+    if total == 0:
+        out.append("No one passes the skill, tier/region and exclusion rules (H1, H2, H9) here.")
+        return "\n".join(out)
+    out.extend(_table(rows))
+    out.append("")
+    out.append(
+        f"Re-solved with the pin: {result.resolved} of {total}; ~ marks the pre-ranking's estimate for the others. "
+        "Deltas are against the baseline plan (a pin can only lower covered value)."
+    )
+    infeasible = [(label, o) for label, o in outcomes if o.feasible is False]
+    if infeasible:
+        out.append("")
+        out.append("Why not:")
+        out.extend(f"  {label}: {o.detail}" for label, o in infeasible)
+    return "\n".join(out)

@@ -33,7 +33,8 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise _fail(f"error: {path} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+        where = f"line {error.lineno}, column {error.colno}"
+        raise _fail(f"error: {path} is not valid JSON: {error.msg} at {where}") from None
 
 
 def load_request(path: Path) -> AllocationRequest:

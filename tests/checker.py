@@ -488,17 +488,26 @@ def reason_truths(request: Mapping[str, Any] | Facts, key: Key) -> dict[str, tup
         f"eligible leads of {oid}: {leads}, of whom fit in an empty plan: {able_leads}",
     )
 
-    cheapest_member = min((facts.member_cost(s, key) for s in qualified), default=float("inf"))
+    # over_budget by the contract: the cheapest member plus the cheapest eligible lead. The stricter
+    # reading (also accepted): the lead must fit in an empty plan and must work on the deal too, so a lead
+    # other than the member adds the cost of their cheapest demand of the opportunity.
     budget = facts.budget[oid]
-    over: dict[str, bool] = {}
-    detail = []
-    for name, group in (("eligible", leads), ("fitting", able_leads)):
-        cheapest_lead = min((facts.lead_cost(s, oid) for s in group), default=float("inf"))
-        over[name] = not within_budget(cheapest_member + cheapest_lead, budget)
-        detail.append(f"cheapest {name} lead {cheapest_lead:.2f}")
+    cheapest_member = min((facts.member_cost(s, key) for s in qualified), default=float("inf"))
+    cheapest_lead = min((facts.lead_cost(s, oid) for s in leads), default=float("inf"))
+    contract_over = not within_budget(cheapest_member + cheapest_lead, budget)
+    strict_cost = min(
+        (
+            facts.member_cost(m, key) + facts.lead_cost(lead, oid) + _lead_work_cost(facts, lead, m, key)
+            for m in qualified
+            if facts.staff[m].get("max_opportunities") != 0
+            for lead in able_leads
+        ),
+        default=float("inf"),
+    )
     truths["over_budget"] = (
-        over["fitting"],
-        f"cheapest member {cheapest_member:.2f} + ({', '.join(detail)}) vs budget {budget:.2f}",
+        not within_budget(strict_cost, budget),
+        f"cheapest member {cheapest_member:.2f} + cheapest eligible lead {cheapest_lead:.2f}; "
+        f"cheapest member with a fitting lead who also works {strict_cost:.2f}; budget {budget:.2f}",
     )
 
     hpw = float(d["hours_per_week"])
@@ -512,13 +521,27 @@ def reason_truths(request: Mapping[str, Any] | Facts, key: Key) -> dict[str, tup
 
     # Slot by slot: the slots beyond the qualified count are `no_qualified_staff`; a slot that has a
     # qualified candidate is `outranked` when it could be staffed alone (see slot_limits for the counts).
-    others = [r for r, holds in (("no_lead", not leads), ("over_budget", over["eligible"])) if holds]
+    others = [r for r, holds in (("no_lead", not leads), ("over_budget", contract_over)) if holds]
     others += ["no_capacity"] if truths["no_capacity"][0] else []
     if not qualified:
         truths["outranked"] = (False, "nobody is qualified")
     else:
         truths["outranked"] = (not others, f"true reasons: {others}" if others else "staffable alone")
     return truths
+
+
+def _lead_work_cost(facts: Facts, lead: str, member: str, key: Key) -> float:
+    """What the lead adds in member cost when someone else takes the slot: their cheapest demand of the
+    opportunity (the same demand only when it has a second slot)."""
+    if lead == member:
+        return 0.0
+    oid = key[0]
+    costs = [
+        facts.member_cost(lead, (oid, d["id"]))
+        for d in facts.opportunities[oid].get("demands", [])
+        if facts.qualifies(lead, (oid, d["id"])) and (d["id"] != key[1] or facts.headcount(key) >= 2)
+    ]
+    return min(costs, default=float("inf"))
 
 
 def slot_limits(request: Mapping[str, Any] | Facts, key: Key, assigned: int) -> dict[str, int]:

@@ -29,7 +29,13 @@ def _staff(draw: Draw, index: int, weeks: int) -> dict[str, Any]:
     # Dense skills, mostly at a good level, so that most demands have someone qualified.
     levels = [draw(st.sampled_from([4, 5, 3, 2, 0])) for _ in SKILLS]
     skills = {skill: level for skill, level in zip(SKILLS, levels, strict=True) if level > 0}
-    rate = draw(st.one_of(st.sampled_from([80.0, 50.0, 100.0, 150.0, 40.0]), st.integers(20, 200).map(float)))
+    rate = draw(
+        st.one_of(
+            st.sampled_from([80.0, 50.0, 100.0, 150.0, 40.0]),
+            st.integers(20, 200).map(float),
+            st.sampled_from([87.5, 99.99, 133.33, 61.7]),
+        )
+    )
     if _maybe(draw, 0.3):
         capacity: Any = draw(st.lists(st.sampled_from([40, 16, 24, 8, 40, 20, 0, 4]), min_size=weeks, max_size=weeks))
     else:
@@ -188,10 +194,27 @@ def requests(
         request["policy"] = policy
 
     facts = Facts(request)
+    _boundary_budgets(draw, facts, opportunities)
     _add_pins_and_leads(draw, facts, opportunities)
     if facts.demand_order and _maybe(draw, 0.3):
         request["previous_plan"] = _previous_plan(draw, facts)
     return request
+
+
+def _boundary_budgets(draw: Draw, facts: Facts, opportunities: list[dict[str, Any]]) -> None:
+    """Some budgets exactly equal to one member plus one lead (the H6 boundary), or a cent below it."""
+    for opportunity in opportunities:
+        oid = opportunity["id"]
+        leads = facts.eligible_leads(oid)
+        members = [(key, sid) for key in facts.demand_order if key[0] == oid for sid in facts.qualified(key)]
+        if not leads or not members or not _maybe(draw, 0.2):
+            continue
+        key, member = draw(st.sampled_from(members))
+        lead = draw(st.sampled_from(leads))
+        cost = facts.member_cost(member, key) + (0.0 if lead == member else facts.lead_cost(lead, oid))
+        if lead != member and facts.qualifies(lead, key):
+            cost += facts.member_cost(lead, key) if _maybe(draw, 0.5) else 0.0
+        opportunity["presales_budget"] = round(cost - draw(st.sampled_from([0.0, 0.0, 0.01])), 2)
 
 
 def _add_pins_and_leads(draw: Draw, facts: Facts, opportunities: list[dict[str, Any]]) -> None:

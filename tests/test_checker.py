@@ -546,8 +546,16 @@ def test_reasons_on_tiny() -> None:
     truths = reason_truths(facts, ("o2", "e1"))
     assert truths["over_budget"][0]
     assert not truths["outranked"][0]
+    # at 360 the contract's reading fits (240 + 120), so the slot is "outranked"; but local, the only
+    # lead, must work on e1 too (one slot): the strict reading (480 + 120 = 600) still says over_budget
     request["opportunities"][1]["presales_budget"] = 360
-    assert not reason_truths(Facts(request), ("o2", "e1"))["over_budget"][0]
+    truths = reason_truths(Facts(request), ("o2", "e1"))
+    assert truths["over_budget"][0]
+    assert truths["outranked"][0]
+    request["opportunities"][1]["presales_budget"] = 600
+    truths = reason_truths(Facts(request), ("o2", "e1"))
+    assert not truths["over_budget"][0]
+    assert truths["outranked"][0]
     # no east local office may lead grade C in the east
     request["opportunities"][1]["region"] = "east"
     truths = reason_truths(Facts(request), ("o2", "e1"))

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.internal.conjecture import engine
 
 from tests.brute_force import brute_force
 from tests.checker import check_plan, reference_plan
@@ -17,6 +18,11 @@ from tests.strategies import tiny_requests
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "small-request.json"
 HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+# No "explain" phase: it traces every line the solver runs, which turns a shrink of seconds into minutes.
+PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
+# Shrinking stops after 300 s by default, exactly pytest-timeout's limit, which then kills the report;
+# a minute of shrinking (hypothesis is pinned, so this internal knob stays put) gives a readable failure.
+engine.MAX_SHRINKING_SECONDS = 60
 
 
 def example_request() -> dict[str, Any]:
@@ -83,7 +89,7 @@ def test_brute_force_infeasible_pins() -> None:
     assert brute_force(request) is None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=150, deadline=None, suppress_health_check=HEALTH, phases=PHASES)
 @given(tiny_requests())
 def test_brute_force_optimum_is_a_valid_plan(request: dict[str, Any]) -> None:
     best = brute_force(request)
@@ -119,7 +125,7 @@ def test_solver_on_example_is_optimal() -> None:
     assert report.total_cost == pytest.approx(14_800.00, abs=0.01)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH, phases=PHASES)
 @given(tiny_requests())
 def test_solver_matches_brute_force(request: dict[str, Any]) -> None:
     best = brute_force(request)

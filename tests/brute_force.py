@@ -27,21 +27,28 @@ class Optimum:
     assignments: list[Row] = field(default_factory=list)
     leads: list[Row] = field(default_factory=list)
     feasible_plans: int = 0
+    objectives: list[tuple[float, int, float]] = field(default_factory=list, repr=False)
+    """(covered value, changes, total cost) of every feasible plan."""
 
     def as_tuple(self) -> tuple[float, int, float]:
         return (self.covered_value, self.changes, self.total_cost)
 
 
+FLOAT_NOISE = 1e-9  # relative: sums of the same terms in another order differ by far less
+
+
+def same_value(a: float, b: float) -> bool:
+    """Equal up to float summation noise."""
+    return abs(a - b) <= FLOAT_NOISE * max(1.0, abs(a), abs(b))
+
+
 def _better(a: tuple[float, int, float], b: tuple[float, int, float]) -> bool:
-    """a strictly better than b lexicographically; float sums within 1e-6 relative count as equal."""
-    cov_tol = 1e-6 * max(1.0, abs(a[0]), abs(b[0]))
-    if a[0] > b[0] + cov_tol:
-        return True
-    if a[0] < b[0] - cov_tol:
-        return False
+    """a strictly better than b lexicographically, float noise aside."""
+    if not same_value(a[0], b[0]):
+        return a[0] > b[0]
     if a[1] != b[1]:
         return a[1] < b[1]
-    return a[2] < b[2] - 1e-6 * max(1.0, abs(a[2]), abs(b[2]))
+    return a[2] < b[2] and not same_value(a[2], b[2])
 
 
 def opportunity_configs(facts: Facts, oid: str) -> list[Config]:
@@ -84,14 +91,14 @@ def brute_force(request: Mapping[str, Any]) -> Optimum | None:
         return None
 
     best: Optimum | None = None
-    count = 0
+    objectives: list[tuple[float, int, float]] = []
 
     def descend(i: int, rows: list[Row], leads: list[Row]) -> None:
-        nonlocal best, count
+        nonlocal best
         if i == len(order):
             objective = recompute_objective(facts, rows, leads)
             triple = objective.as_tuple()
-            count += 1
+            objectives.append(triple)
             if best is None or _better(triple, best.as_tuple()):
                 # The per-opportunity rules held one by one and H3/H7 on every prefix; the full check
                 # is the authority for the plans that matter.
@@ -109,5 +116,6 @@ def brute_force(request: Mapping[str, Any]) -> Optimum | None:
 
     descend(0, [], [])
     if best is not None:
-        best.feasible_plans = count
+        best.feasible_plans = len(objectives)
+        best.objectives = objectives
     return best

@@ -11,8 +11,8 @@ from tests.checker import GRADES, UNIT_KINDS, Facts
 
 REGIONS = ("east", "south")
 SKILLS = ("cloud", "erp", "crm")
-DEAL_VALUES = (600_000, 1_000_000, 200_000, 5_000_000, 50_000)
-WIN_PROBABILITIES = (0.5, 0.3, 0.9, 0.1, 1.0)
+DEAL_VALUES = (600_000, 1_000_000, 200_000, 5_000_000, 50_000, 123_456_789)
+WIN_PROBABILITIES = (0.5, 0.3, 0.9, 0.1, 1.0, 0.333)
 OPTIONS = {"time_limit_s": 10, "deterministic": True}
 
 Draw = Any
@@ -37,9 +37,11 @@ def _staff(draw: Draw, index: int, weeks: int) -> dict[str, Any]:
         )
     )
     if _maybe(draw, 0.3):
-        capacity: Any = draw(st.lists(st.sampled_from([40, 16, 24, 8, 40, 20, 0, 4]), min_size=weeks, max_size=weeks))
+        capacity: Any = draw(
+            st.lists(st.sampled_from([40, 16, 24, 8, 40, 20, 0, 4, 10.5]), min_size=weeks, max_size=weeks)
+        )
     else:
-        capacity = draw(st.sampled_from([40, 24, 16, 40, 20, 12, 8, 0]))
+        capacity = draw(st.sampled_from([40, 24, 16, 40, 20, 12, 8, 0, 7.5]))
     person: dict[str, Any] = {
         "id": f"s{index}",
         "name": f"Person {index}",
@@ -72,7 +74,7 @@ def _demand(draw: Draw, index: int, weeks: int, max_headcount: int, anchor: dict
         "id": f"d{index}",
         "skill": skill,
         "min_level": min_level,
-        "hours_per_week": draw(st.sampled_from([8, 4, 16, 12, 2, 20, 7.5])),
+        "hours_per_week": draw(st.sampled_from([8, 4, 16, 12, 2, 20, 7.5, 0.5, 2.5])),
         "start_week": start,
         "end_week": end,
     }
@@ -93,7 +95,7 @@ def _policy(draw: Draw) -> dict[str, Any]:
         policy["lead_hours_per_week"] = draw(st.sampled_from([0, 2, 4]))
     if _maybe(draw, 0.3):
         policy["travel_surcharge"] = draw(st.sampled_from([0, 0.25, 0.5]))
-    kinds = st.lists(st.sampled_from(UNIT_KINDS), min_size=1, max_size=3, unique=True)
+    kinds = st.lists(st.sampled_from(UNIT_KINDS), min_size=0, max_size=3, unique=True)
     if _maybe(draw, 0.25):
         policy["tiers"] = draw(st.dictionaries(st.sampled_from(GRADES), kinds, min_size=1, max_size=2))
     if _maybe(draw, 0.25):

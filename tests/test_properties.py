@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.internal.conjecture import engine
 
-from tests.checker import check_plan, close
+from tests.checker import check_plan, close, effective_policy
 from tests.strategies import small_requests
 
 HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
@@ -130,3 +130,34 @@ def test_resolving_with_own_plan_as_previous_changes_nothing(request: dict[str, 
         report.covered_value
     ), why
     assert report.total_cost <= first["objective"]["total_cost"] + 0.01 + 1e-6 * report.total_cost, why
+
+
+def relaxed(request: dict[str, Any]) -> dict[str, Any]:
+    """More hours, double budgets, no focus limits: every plan of the request stays valid."""
+    looser = copy.deepcopy(request)
+    for person in looser["staff"]:
+        cap = person["capacity_hours"]
+        person["capacity_hours"] = [min(c + 8, 168) for c in cap] if isinstance(cap, list) else min(cap + 8, 168)
+        person["max_opportunities"] = None
+    for opportunity in looser["opportunities"]:
+        if opportunity.get("presales_budget") is not None:
+            opportunity["presales_budget"] *= 2
+    policy = looser.setdefault("policy", {})
+    ratios = effective_policy(policy)["budget_ratio"]
+    policy["budget_ratio"] = {grade: 2 * ratio for grade, ratio in ratios.items()}
+    return looser
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=HEALTH, phases=PHASES)
+@given(small_requests())
+def test_relaxing_never_lowers_covered_value(request: dict[str, Any]) -> None:
+    first = solve(request)
+    if first["status"] != "optimal":
+        return
+    looser = relaxed(request)
+    second = solve(looser)
+    why = _describe(looser, second) + f"\noriginal objective {first['objective']}"
+    assert second["status"] == "optimal", why
+    n = max(len(first["assignments"]), 1)
+    slack = 0.01 * n + 1e-6 * abs(first["objective"]["covered_value"])
+    assert second["objective"]["covered_value"] >= first["objective"]["covered_value"] - slack, why

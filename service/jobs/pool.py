@@ -35,6 +35,10 @@ _START_TIMEOUT_S = 120.0  # importing OR-Tools on a loaded machine
 _POLL_S = 0.2  # how often a waiting thread looks at the cancel token
 
 
+# "ready", "starting" (not yet), "cancelled" (while waiting), or why the process failed to start.
+Readiness = str
+
+
 class StopFlag(Protocol):
     value: int
 
@@ -154,13 +158,22 @@ class SolveWorker:
         with self._lock:
             self._shutdown(timeout_s)
 
+    def wait_ready(self, timeout_s: float) -> Readiness:
+        """Wait up to `timeout_s` for the process to have imported the planner (starting it if needed)."""
+        with self._lock:
+            return self._await_ready(timeout_s, None)
+
     def run(self, job: SolveJob, cancel: threading.Event) -> SolveOutcome:
         """Solve `job` in the child process; blocks until a plan, a failure, or the watchdog."""
         with self._lock:
             started = time.monotonic()
-            problem = self._await_ready()
-            if problem is not None:
-                return SolveOutcome(None, problem, time.monotonic() - started)
+            readiness = self._await_ready(_START_TIMEOUT_S, cancel)
+            if readiness != "ready":
+                detail = {
+                    "cancelled": "cancelled before the solve started",
+                    "starting": f"the solver process was not ready after {_START_TIMEOUT_S:g} s",
+                }.get(readiness, f"the solver process failed to start ({readiness})")
+                return SolveOutcome(None, detail, time.monotonic() - started)
             assert self._connection is not None
             assert self._process is not None
             self._stop_flag.value = 1 if cancel.is_set() else 0
@@ -172,27 +185,37 @@ class SolveWorker:
                 return SolveOutcome(None, f"the solver process was unavailable ({error})", 0.0)
             return self._await_answer(job, cancel, started)
 
-    def _await_ready(self) -> str | None:
-        if self._process is None:
-            self.start()
-        if self._ready:
-            if self._process is not None and self._process.is_alive():
-                return None
-            self._replace("found dead between jobs")
-        assert self._connection is not None
-        assert self._process is not None
-        ready = wait([self._connection, self._process.sentinel], timeout=_START_TIMEOUT_S)
-        if self._connection in ready:
-            try:
-                kind, _pid = self._connection.recv()
-            except (EOFError, OSError):
-                kind = "eof"
-            if kind == "ready":
-                self._ready = True
-                return None
-        exit_code = self._process.exitcode
-        self._replace("did not start")
-        return f"the solver process failed to start (exit code {exit_code})"
+    def _await_ready(self, timeout_s: float, cancel: threading.Event | None) -> Readiness:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self._process is None:
+                self.start()
+            assert self._connection is not None
+            assert self._process is not None
+            if self._ready:
+                if self._process.is_alive():
+                    return "ready"
+                self._replace("found dead between jobs")
+                continue
+            if cancel is not None and cancel.is_set():
+                return "cancelled"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "starting"
+            ready = wait([self._connection, self._process.sentinel], timeout=min(remaining, _POLL_S))
+            if self._connection in ready:
+                try:
+                    kind, _pid = self._connection.recv()
+                except (EOFError, OSError):
+                    kind = "eof"
+                if kind == "ready":
+                    self._ready = True
+                    return "ready"
+            if self._connection in ready or self._process.sentinel in ready:
+                self._process.join(1.0)
+                exit_code = self._process.exitcode
+                self._replace("did not start")
+                return f"exit code {exit_code}"
 
     def _await_answer(self, job: SolveJob, cancel: threading.Event, started: float) -> SolveOutcome:
         assert self._connection is not None

@@ -267,7 +267,19 @@ class JobRunner:
 
     async def _dispatch(self, worker: SolveWorker) -> None:
         loop = asyncio.get_running_loop()
+        failed_starts = 0
         while True:
+            # Jobs stay queued (not "running") while their solver process is still starting.
+            readiness = await loop.run_in_executor(self._executor, worker.wait_ready, 1.0)
+            if readiness == "starting":
+                continue
+            if readiness != "ready":
+                failed_starts += 1
+                log.error("solver.failed_to_start", worker=worker.index, reason=readiness, failures=failed_starts)
+                # Back off, then take the next job anyway: it fails with the reason instead of waiting forever.
+                await asyncio.sleep(min(30.0, 2.0**failed_starts))
+            else:
+                failed_starts = 0
             job_id = await self._queue.get()
             if job_id not in self._queued:
                 continue  # cancelled while queued

@@ -52,7 +52,8 @@ def test_unknown_plans_are_404_problems(client: TestClient) -> None:
         assert {"type", "title", "detail"} <= problem.keys()
 
 
-def test_plans_are_listed_newest_first_a_page_at_a_time(client: TestClient) -> None:
+def test_plans_are_listed_newest_first_a_page_at_a_time(make_client: ClientFactory) -> None:
+    client = make_client(tenant_max_active_jobs=10)
     ids = [client.post("/v1/plans", params={"mode": "async"}, json=small_request()).json()["id"] for _ in range(5)]
     seen: list[str] = []
     cursor = None

@@ -1,0 +1,139 @@
+"""The benchmark scripts run end to end on tiny instances, and the HiGHS peer is the same model as CP-SAT's.
+
+No wall-clock assertion anywhere: these check that the tooling works and measures the right thing.
+The real measurements are the `benchmark`-marked tests (skipped by default) and the scripts themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import param_study, peers, plots, solve_bench
+from benchmarks.harness import load_instance, percentile
+from benchmarks.load.config import LoadConfig
+from service.solver.greedy import greedy
+from service.solver.solve import SolveParams, solve
+from tests.checker import hard_rule_violations
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    assert percentile([], 50) is None
+    assert percentile([3.0], 95) == 3.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile(list(range(1, 11)), 95) == pytest.approx(9.55)
+
+
+def test_load_config_offers_the_rate_through_enough_users() -> None:
+    config = LoadConfig(small_rps=20, small_interval_s=2, async_per_min=1, scenario_per_min=0)
+    assert config.small_users == 40
+    assert config.user_interval(config.small_users, config.small_rps) == pytest.approx(2.0)
+    assert config.async_users == 2  # one job a minute, each user submitting every two minutes
+    assert config.scenario_users == 0
+    assert LoadConfig(**{**config.__dict__, "small_rps": 0.3}).small_users == 1
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_highs_model_is_the_engine_model(seed: int) -> None:
+    """Same optimum as CP-SAT, the engine's plans break none of its rows, its plan passes the independent
+    checker, and the LP relaxation bounds both from above."""
+    instance = load_instance("S", seed)
+    problem = instance.problem
+    result = solve(problem, SolveParams(time_limit_s=10, num_workers=1))
+    assert result.status == "optimal"
+    baseline = greedy(problem)
+    assert baseline is not None
+    assert result.solution is not None
+    highs = peers.run_highs(instance, 10, None, None, {"cp-sat": result.solution, "greedy": baseline}, 10)
+
+    assert highs["violations"] == {"cp-sat": 0, "greedy": 0}
+    mip = highs["mip"]
+    assert mip["status"] == "Optimal"
+    assert round(mip["covered_value"]) == result.covered_value
+    assert highs["lp"]["bound"] >= result.covered_value - 1e-6
+
+    problem_pairs = problem.pairs
+    assignments = []
+    for p in mip["solution"]["assigned"]:
+        slot = problem.slots[problem_pairs[p].slot]
+        assignments.append(
+            {
+                "opportunity_id": problem.opportunity_ids[slot.opportunity],
+                "demand_id": slot.demand_id,
+                "staff_id": problem.staff_ids[problem_pairs[p].staff],
+            }
+        )
+    leads = [
+        {
+            "opportunity_id": problem.opportunity_ids[problem.lead_options[q].opportunity],
+            "staff_id": problem.staff_ids[problem.lead_options[q].staff],
+        }
+        for q in mip["solution"]["leads"]
+    ]
+    assert hard_rule_violations(instance.data, assignments, leads) == []
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The solve benchmark and the peers on one S instance each, written to a temporary folder."""
+    out = tmp_path_factory.mktemp("bench")
+    common = ["--sizes", "S", "--seeds", "1", "--time-limit", "3", "--out", str(out), "--label", "test"]
+    assert solve_bench.main(common) == 0
+    assert peers.main([*common, "--lp-time-limit", "5"]) == 0
+    return out
+
+
+def test_solve_bench_writes_json_and_table(results: Path) -> None:
+    payload = json.loads((results / "solve-S.json").read_text())
+    [row] = payload["instances"]
+    assert row["status"] in ("optimal", "feasible")
+    assert row["covered_value"] <= row["bound"]
+    assert row["total_ms"] >= row["solve_ms"]
+    assert payload["summary"]["total_ms"]["n"] == 1
+    assert payload["machine"]["cores"] >= 1
+    assert "| S-0 |" in (results / "solve-S.md").read_text()
+
+
+def test_peers_compare_on_the_same_instance(results: Path) -> None:
+    payload = json.loads((results / "peers-S.json").read_text())
+    [row] = payload["instances"]
+    assert row["model_check_rows_broken"] == {"greedy": 0, "cp-sat": 0}
+    lp_bound = row["lp"]["bound"]
+    for value in (row["greedy"]["covered_value"], row["cp_sat"]["covered_value"], row["highs"]["covered_value"]):
+        assert value <= lp_bound * (1 + 1e-9)
+    assert row["cp_sat"]["covered_value"] >= row["greedy"]["covered_value"]
+    assert row["compare"]["cp_sat_gap_to_lp_pct"] >= 0
+
+
+def test_plots_draw_from_the_results(results: Path, tmp_path: Path) -> None:
+    assert plots.main(["--results", str(results), "--out", str(tmp_path), "--value-size", "S"]) == 0
+    assert (tmp_path / "latency-by-size.png").stat().st_size > 0
+    assert (tmp_path / "value-over-time-S.png").stat().st_size > 0
+
+
+def test_param_study_runs_grid_levers_and_region_lns(tmp_path: Path) -> None:
+    configs = "engine default,workers=2 lin=0,no greedy hint,region LNS"
+    argv = ["--sizes", "S", "--seeds", "1", "--configs", configs, "--prove-limit", "3", "--out", str(tmp_path)]
+    assert param_study.main(argv) == 0
+    payload = json.loads((tmp_path / "params-S.json").read_text())
+    values = {run["covered_value"] for run in payload["runs"] if run["proved"]}
+    assert len(values) == 1  # every configuration that proves finds the same optimum
+    assert payload["summary"]["best"] in configs.split(",")
+
+
+# --------------------------------------------------------------------------- measurements (skipped by default)
+
+SEEDED = [("S", seed) for seed in range(10)] + [("M", seed) for seed in range(10)] + [("L", s) for s in range(3)]
+
+
+@pytest.mark.benchmark
+@pytest.mark.parametrize(("size", "seed"), SEEDED, ids=[f"{size}-{seed}" for size, seed in SEEDED])
+def test_engine_on_seeded_instance(size: str, seed: int) -> None:
+    """One seeded instance at its size's time limit; figures go to stdout (run with -s), no timing assertion."""
+    instance = load_instance(size, seed)  # type: ignore[arg-type]
+    row, result = solve_bench.run_cpsat(instance)
+    print(json.dumps({k: v for k, v in row.items() if k != "trace"}))
+    assert result.status in ("optimal", "feasible")
+    assert result.covered_value <= result.value_bound

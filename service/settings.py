@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    bind_host: str = Field(
+        default="127.0.0.1", description="Address `serve` binds when --host is not given (BIND_HOST)."
+    )
     api_keys: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
         description='"key1:tenantA,key2:tenantB"; empty means no authentication and loopback only.',

@@ -28,10 +28,10 @@ def is_loopback(host: str) -> bool:
 
 
 def run(host: str | None, port: int) -> None:
-    """Serve until interrupted. `host` None means the HOST setting (127.0.0.1 by default)."""
+    """Serve until interrupted. `host` None means the BIND_HOST setting (127.0.0.1 by default)."""
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    host = host or settings.host
+    host = host or settings.bind_host
     if not settings.auth_enabled:
         if not is_loopback(host):
             message = (

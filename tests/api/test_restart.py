@@ -130,3 +130,33 @@ def test_jobs_survive_the_server_being_killed_mid_solve(server_env: dict[str, st
     finally:
         for server in servers:
             server.close()
+
+
+@pytest.mark.timeout(240)
+def test_a_graceful_stop_puts_the_running_solve_back_in_the_queue(server_env: dict[str, str], tmp_path: Path) -> None:
+    servers: list[Server] = []
+    try:
+        first = Server(server_env, tmp_path, "first")
+        servers.append(first)
+        first.wait_until_healthy()
+        plan_id = first.client.post("/v1/plans", params={"mode": "async"}, json=busy_request(120)).json()["id"]
+        wait_for_status(first.client, plan_id, is_running)
+        first.process.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once it has shut down cleanly, so the exit status names SIGTERM.
+        assert first.process.wait(60) in (0, -signal.SIGTERM)
+        assert "Application shutdown complete." in first.log_path.read_text()
+        events = [e for e in first.logs() if e.get("job_id") == plan_id]
+        assert [e["event"] for e in events][-1] == "job.requeued_for_restart"
+
+        second = Server(server_env, tmp_path, "second")
+        servers.append(second)
+        second.wait_until_healthy()
+        wait_for_status(second.client, plan_id, is_running, timeout_s=30)
+        (started,) = [e for e in second.logs() if e["event"] == "job.started" and e["job_id"] == plan_id]
+        assert started["attempt"] == 1, "a graceful stop does not count as a failed attempt"
+        assert second.client.delete(f"/v1/plans/{plan_id}").status_code in (200, 202)
+        kept = wait_for_status(second.client, plan_id, is_finished, timeout_s=30)
+        assert (kept["status"], kept["cancelled"]) == ("feasible", True)
+    finally:
+        for server in servers:
+            server.close()

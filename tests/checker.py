@@ -574,7 +574,7 @@ def check_plan(request: Mapping[str, Any], plan: Mapping[str, Any]) -> CheckRepo
     v.extend(_assignment_field_violations(facts, assignments, leads))
 
     objective = recompute_objective(facts, assignments, leads)
-    v.extend(_objective_violations(objective, plan.get("objective") or {}, len(assignments)))
+    v.extend(_objective_violations(objective, plan.get("objective") or {}, len(assignments), plan.get("status")))
     v.extend(_opportunity_summary_violations(facts, assignments, leads, plan.get("opportunities")))
     v.extend(_staff_summary_violations(facts, assignments, leads, plan.get("staff")))
     v.extend(_unfilled_violations(facts, assignments, plan.get("unfilled")))
@@ -618,7 +618,9 @@ def _close_number(reported: Any, expected: float, abs_: float = ABS_TOL) -> bool
     return close(float(reported), expected, abs_=abs_)
 
 
-def _objective_violations(objective: ObjectiveValue, reported: Mapping[str, Any], n: int) -> list[str]:
+def _objective_violations(
+    objective: ObjectiveValue, reported: Mapping[str, Any], n: int, status: Any = None
+) -> list[str]:
     v = []
     if not _close_number(reported.get("covered_value"), objective.covered_value):
         v.append(
@@ -634,11 +636,15 @@ def _objective_violations(objective: ObjectiveValue, reported: Mapping[str, Any]
         slack = ABS_TOL * (1 + n) + REL_TOL * abs(objective.covered_value)
         if bound < objective.covered_value - slack:
             v.append(f"objective: bound {bound} < covered_value {objective.covered_value:.2f}")
+        if status == "optimal" and bound > objective.covered_value + slack:
+            v.append(f"objective: status optimal but bound {bound} > covered_value {objective.covered_value:.2f}")
     else:
         v.append(f"objective: bound {bound!r} is not a number")
     gap = reported.get("gap")
     if not isinstance(gap, (int, float)) or isinstance(gap, bool) or gap < -REL_TOL:
         v.append(f"objective: gap {gap!r} is not a non-negative number")
+    elif status == "optimal" and gap > ABS_TOL * (1 + n):
+        v.append(f"objective: status optimal but gap {gap}")
     return v
 
 

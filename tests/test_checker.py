@@ -229,6 +229,8 @@ def test_example_reason_truths() -> None:
         (("objective", "total_cost"), 14_700.0, "objective: total_cost"),
         (("objective", "changes"), 1, "objective: changes"),
         (("objective", "bound"), 8_000_000.0, "objective: bound"),
+        (("objective", "bound"), 9_000_000.0, "objective: status optimal but bound"),
+        (("objective", "gap"), 0.1, "objective: status optimal but gap"),
         (("assignments", 0, "cost"), 9_600.0, "assignment: assignment opp-A1/arch/dc-01 cost"),
         (("assignments", 0, "hours"), 60, "assignment: assignment opp-A1/arch/dc-01 hours"),
         (("assignments", 1, "end_week"), 3, "assignment: assignment opp-C1/erp/south-01 weeks"),

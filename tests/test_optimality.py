@@ -115,6 +115,37 @@ def _describe(request: dict[str, Any], plan: dict[str, Any], best: Any) -> str:
     )
 
 
+def only_fixings(request: dict[str, Any], conflicting: list[dict[str, Any]]) -> dict[str, Any]:
+    """The request keeping only the named pins and fixed leads."""
+    kept = copy.deepcopy(request)
+    pins = {(c["opportunity_id"], c.get("demand_id"), c["staff_id"]) for c in conflicting if c["kind"] == "pin"}
+    leads = {(c["opportunity_id"], c["staff_id"]) for c in conflicting if c["kind"] == "lead"}
+    for o in kept["opportunities"]:
+        o["pinned"] = [p for p in o.get("pinned") or [] if (o["id"], p["demand_id"], p["staff_id"]) in pins]
+        if (o["id"], o.get("lead_staff_id")) not in leads:
+            o["lead_staff_id"] = None
+    return kept
+
+
+def check_explanation(request: dict[str, Any], plan: dict[str, Any], why: str) -> None:
+    """An infeasible plan names pins and fixed leads of the request that cannot hold together on their own."""
+    explanation = plan.get("explanation") or {}
+    conflicting = explanation.get("conflicting") or []
+    assert conflicting, "an infeasible plan must name the conflicting pins" + why
+    for c in conflicting:
+        o = next((o for o in request["opportunities"] if o["id"] == c["opportunity_id"]), None)
+        assert o is not None, f"explanation names unknown opportunity {c}" + why
+        if c["kind"] == "pin":
+            assert {"demand_id": c.get("demand_id"), "staff_id": c["staff_id"]} in (o.get("pinned") or []), (
+                f"explanation names a pin the request does not have: {c}" + why
+            )
+        else:
+            assert o.get("lead_staff_id") == c["staff_id"], f"explanation names a lead that is not fixed: {c}" + why
+    assert brute_force(only_fixings(request, conflicting)) is None, (
+        f"the named conflict {conflicting} can hold on its own" + why
+    )
+
+
 def test_solver_on_example_is_optimal() -> None:
     request = example_request()
     plan = solve(request)
@@ -133,6 +164,7 @@ def test_solver_matches_brute_force(request: dict[str, Any]) -> None:
     why = _describe(request, plan, best)
     if best is None:
         assert plan["status"] == "infeasible", "brute force finds no plan satisfying H1-H9" + why
+        check_explanation(request, plan, why)
         return
     assert plan["status"] == "optimal", why
     report = check_plan(request, plan)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.db.base import utcnow
@@ -147,10 +147,6 @@ class JobRepository:
     def get_any(self, job_id: str) -> Job | None:
         """A job whatever its tenant; for the job runner only, never for a client's request."""
         return self.session.get(Job, job_id)
-
-    def count_active(self, tenant: str) -> int:
-        query = select(func.count()).select_from(Job).where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES))
-        return self.session.scalar(query) or 0
 
     def active(self, tenant: str) -> Sequence[Job]:
         query = select(Job).where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES))

@@ -57,11 +57,6 @@ class SolveOutcome:
     plan_json: str | None
     detail: str | None
     elapsed_s: float
-    killed: bool = False  # by the watchdog or after ignoring a cancel
-
-    @property
-    def ok(self) -> bool:
-        return self.plan_json is not None
 
 
 @dataclass(frozen=True)
@@ -238,7 +233,7 @@ class SolveWorker:
                 else:
                     grace = self.limits.cancel_grace_s
                     detail = f"the solve did not stop within {grace:g} s of the cancel and was ended"
-                return SolveOutcome(None, detail, elapsed, killed=True)
+                return SolveOutcome(None, detail, elapsed)
             timeout = min(deadline, cancel_deadline, now + _POLL_S) - now
             ready = wait([self._connection, self._process.sentinel], timeout=max(timeout, 0.0))
             if self._connection in ready and self._connection.poll():

@@ -14,7 +14,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.contract import AllocationRequest
 from service.db.base import utcnow
 from service.db.models import Job
-from service.db.repositories import JobRepository, new_id
+from service.db.repositories import CUT_SHORT, JobRepository, new_id
 from service.jobs.pool import SolveJob, SolveOutcome, SolvePool, SolveWorker
 from service.observability import Metrics
 
@@ -81,7 +81,6 @@ class JobView:
     status: str  # the plan's status, or queued / running / failed / cancelled
     detail: str | None
     plan: dict[str, Any] | None
-    cancel_requested: bool
 
     @property
     def finished(self) -> bool:
@@ -91,7 +90,7 @@ class JobView:
     def of(cls, job: Job) -> JobView:
         plan = job.plan.body if job.plan is not None else None
         status = str(plan["status"]) if plan is not None else job.status
-        return cls(job.id, status, job.detail, plan, job.cancel_requested)
+        return cls(job.id, status, job.detail, plan)
 
 
 CancelResult = Literal["not_found", "finished", "cancelled", "cancelling"]
@@ -162,14 +161,6 @@ class JobRunner:
     @property
     def pool_size(self) -> int:
         return self._pool.size
-
-    @property
-    def queue_depth(self) -> int:
-        return len(self._queued)
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._cancel_tokens)
 
     # ------------------------------------------------------------------ client operations
 
@@ -326,7 +317,7 @@ class JobRunner:
             job = repo.get_any(job_id)
             if job is None:
                 return "missing", None
-            if shutdown_interrupted and not job.cancel_requested and (plan is None or plan["status"] != "optimal"):
+            if shutdown_interrupted and not job.cancel_requested and (plan is None or plan["status"] in CUT_SHORT):
                 repo.requeue(job_id, uncount_attempt=True)
                 return "requeued", None
             if plan is not None:
@@ -363,7 +354,7 @@ class JobRunner:
         return Submission(known.job_id, replayed=True)
 
 
-def _retry_after(active: list[Job] | Any) -> int:
+def _retry_after(active: Sequence[Job]) -> int:
     """Seconds until one of these jobs should have finished: the soonest running job's time limit left."""
     now = utcnow()
     remaining = [

@@ -29,7 +29,7 @@ def test_a_job_is_stored_queued_with_its_request(session: Session) -> None:
     assert found is not None
     assert (found.status, found.attempts, found.cancel_requested) == ("queued", 0, False)
     assert found.created_at.tzinfo == dt.UTC
-    assert repo.count_active("acme") == 1
+    assert [j.id for j in repo.active("acme")] == [job.id]
 
 
 def test_another_tenant_cannot_see_the_job(session: Session) -> None:
@@ -63,7 +63,7 @@ def test_finish_stores_the_plan_under_the_job_id(session: Session) -> None:
     assert stored.plan is not None
     assert stored.plan.body["id"] == job.id
     assert (stored.plan.status, stored.plan.cancelled, stored.plan.covered_value) == ("feasible", False, 12.5)
-    assert repo.count_active("acme") == 0
+    assert repo.active("acme") == []
 
 
 def test_a_plan_finished_after_a_cancel_is_marked_cancelled(session: Session) -> None:

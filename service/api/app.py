@@ -40,15 +40,16 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
         )
         if pool is None:
             solve_pool.start()
+        sessions = make_sessions(engine)
         runner = JobRunner(
-            make_sessions(engine),
+            sessions,
             solve_pool,
             metrics,
             tenant_max_active_jobs=settings.tenant_max_active_jobs,
             job_max_attempts=settings.job_max_attempts,
         )
         app.state.engine = engine
-        app.state.sessions = make_sessions(engine)
+        app.state.sessions = sessions
         app.state.runner = runner
         await runner.start()
         log.info(

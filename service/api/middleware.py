@@ -16,6 +16,7 @@ from service.observability import Metrics
 log = structlog.get_logger("service.api.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_PROBES = frozenset({"/healthz", "/readyz", "/metrics"})  # polled every few seconds: logged at debug
 
 
 class RequestContextMiddleware:
@@ -49,7 +50,8 @@ class RequestContextMiddleware:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "unmatched"
                 self.metrics.request_duration.labels(scope["method"], template, str(status)).observe(elapsed)
-                log.info(
+                emit = log.debug if scope["path"] in _PROBES else log.info
+                emit(
                     "http.request",
                     method=scope["method"],
                     path=scope["path"],

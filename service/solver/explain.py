@@ -78,14 +78,19 @@ def _reason(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[in
         return "no_lead", "nobody qualified for this opportunity may lead it (can_lead and lead_units, H5)"
     qualified = problem.qualified[s]
     budget = problem.budgets[opportunity]
-    cheapest = _cheapest_staffing(problem, s)
-    if cheapest > budget:
+    # The budget is judged with leads who have the lead hours (a cheap lead on leave, or with a focus
+    # limit of 0, does not make the deal affordable), falling back to every eligible lead when none has.
+    working = any(c.has_hours for c in qualified)
+    cheapest = _cheapest_staffing(problem, s, fitting_leads_only=True)
+    if cheapest is None:
+        cheapest = _cheapest_staffing(problem, s, fitting_leads_only=False)
+    if cheapest is not None and cheapest > budget:
         return (
             "over_budget",
             f"the cheapest qualified person plus a lead (who must also work on the deal) costs {_money(cheapest)}, "
             f"the budget is {_money(budget)} (H6)",
         )
-    if not any(c.has_hours for c in qualified):
+    if not working:
         return (
             "no_capacity",
             f"no qualified person has {_hours(slot.hours_per_week)} h free in every week "
@@ -94,19 +99,30 @@ def _reason(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[in
     if not problem.leads_by_opportunity[opportunity]:
         return (
             "no_lead",
-            "every eligible lead lacks the lead hours or the budget for this opportunity on top of member work",
+            f"no eligible lead has {_hours(problem.lead_hours_per_week)} h a week free for the lead role across the "
+            "deal's weeks on top of a slot of their own, within the budget (H3, H5, H6)",
         )
     return "outranked", _outranked_detail(problem, s, busy, spent)
 
 
-def _cheapest_staffing(problem: Problem, s: int) -> int:
-    """Cost of the cheapest plan for this deal that fills slot `s` once, ignoring hours: a member, a lead
-    (H5: the lead also fills a slot of the deal, this one or another) and nothing else."""
+def _lead_has_hours(problem: Problem, staff: int, opportunity: int) -> bool:
+    window = problem.windows[opportunity]
+    if window is None or problem.max_opportunities[staff] == 0:
+        return False
+    return all(problem.capacity[staff][w] >= problem.lead_hours_per_week for w in range(window[0], window[1] + 1))
+
+
+def _cheapest_staffing(problem: Problem, s: int, *, fitting_leads_only: bool) -> int | None:
+    """Cost of the cheapest plan for this deal that fills slot `s` once, ignoring other work: a qualified
+    member and a lead (H5: the lead also fills a slot of the deal, this one or another). With
+    `fitting_leads_only`, only leads with the lead hours free count. None when no such pair exists."""
     slot = problem.slots[s]
     opportunity = slot.opportunity
     member_cost = {c.staff: c.cost for c in problem.qualified[s]}
-    best = None
+    best: int | None = None
     for lead, lead_cost in problem.lead_candidates[opportunity]:
+        if fitting_leads_only and not _lead_has_hours(problem, lead, opportunity):
+            continue
         # The lead's own cheapest slot of this deal other than this one (or this one if it has room for two).
         own = [
             c.cost
@@ -124,7 +140,7 @@ def _cheapest_staffing(problem: Problem, s: int) -> int:
                 options.append(min(others) + lead_cost + min(own))
         if options and (best is None or min(options) < best):
             best = min(options)
-    return best if best is not None else 2**62
+    return best
 
 
 def _outranked_detail(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[int, int]) -> str:

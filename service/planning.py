@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import replace
 
 from service import costing
 from service.contract import (
@@ -25,7 +26,7 @@ from service.contract import (
 from service.solver.explain import explain_unfilled
 from service.solver.greedy import Solution, greedy
 from service.solver.problem import Problem, compile_problem
-from service.solver.solve import ProgressHook, Result, SolveParams, StopCheck, solve
+from service.solver.solve import Conflict, ProgressHook, Result, SolveParams, StopCheck, solve
 
 
 def solve_params(request: AllocationRequest) -> SolveParams:
@@ -51,7 +52,32 @@ def make_plan(
     problem = compile_problem(request)
     compile_ms = round((time.perf_counter() - started) * 1000)
     result = solve(problem, params or solve_params(request), should_stop=should_stop, on_solution=on_solution)
+    if result.conflict is not None and result.conflict.fixed_lead_opportunities:
+        result = replace(result, conflict=_without_innocent_leads(request, problem, result.conflict))
     return build_plan(request, problem, result, compile_ms=compile_ms, started=started)
+
+
+def _without_innocent_leads(request: AllocationRequest, problem: Problem, conflict: Conflict) -> Conflict:
+    """Keep a fixed lead in the explanation only if the conflicting pins can hold once it is lifted."""
+    core = {
+        (
+            problem.opportunity_ids[problem.slots[problem.pairs[p].slot].opportunity],
+            problem.slots[problem.pairs[p].slot].demand_id,
+            problem.staff_ids[problem.pairs[p].staff],
+        )
+        for p in conflict.pinned_pairs
+    }
+    relaxed = request.model_copy(deep=True)
+    relaxed.previous_plan = []
+    for opportunity in relaxed.opportunities:
+        opportunity.pinned = [
+            pin for pin in opportunity.pinned if (opportunity.id, pin.demand_id, pin.staff_id) in core
+        ]
+        opportunity.lead_staff_id = None
+    check = solve(compile_problem(relaxed), SolveParams(time_limit_s=2.0, num_workers=1, use_greedy_hint=False))
+    if check.status == "infeasible":
+        return replace(conflict, fixed_lead_opportunities=())
+    return conflict
 
 
 def make_greedy_plan(request: AllocationRequest) -> Plan:

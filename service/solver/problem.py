@@ -73,6 +73,7 @@ class Problem:
     capacity: list[list[int]]  # [staff][week], scaled hours
     max_opportunities: list[int | None]
     windows: list[tuple[int, int] | None]  # active window per opportunity
+    regions: list[str]  # per opportunity: neighbourhoods for large-neighbourhood search
     lead_hours_per_week: int  # scaled
     budgets: list[int]  # cents, rounded down
     value_scale: float
@@ -249,6 +250,7 @@ def compile_problem(request: AllocationRequest) -> Problem:
         capacity=capacity,
         max_opportunities=max_opportunities,
         windows=windows,
+        regions=[o.region for o in request.opportunities],
         lead_hours_per_week=lead_hours_per_week,
         budgets=budgets,
         value_scale=scale,

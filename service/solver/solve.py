@@ -18,6 +18,7 @@ from typing import Any, Literal
 from ortools.sat.python import cp_model
 
 from service.solver.greedy import Solution, greedy
+from service.solver.lns import improve
 from service.solver.model import (
     Terms,
     Variables,
@@ -43,6 +44,7 @@ class SolveParams:
     seed: int = 0
     deterministic: bool = False
     use_greedy_hint: bool = True
+    use_lns: bool | None = None  # None: on for large problems when num_workers is not forced
     log_search: bool = False
 
     def __post_init__(self) -> None:
@@ -221,6 +223,45 @@ class _Levels:
         )
         return status, solution, objective, bound
 
+    def run_lns(
+        self, name: str, terms: Terms, maximize: bool, start: Solution, time_limit: float, hook: ProgressHook | None
+    ) -> tuple[cp_model.CpSolverStatus, Solution | None, int, int]:
+        """One level by large-neighbourhood search (service/solver/lns.py), for large problems."""
+        expression = cp_model.LinearExpr.weighted_sum(*terms)
+        if maximize:
+            self.model.maximize(expression)
+        else:
+            self.model.minimize(expression)
+        self.model.clear_hints()  # type: ignore[no-untyped-call]
+        started = time.perf_counter()
+        outcome = improve(
+            self.problem,
+            self.model,
+            self.vars,
+            start,
+            started + time_limit,
+            objective=terms,
+            maximize=maximize,
+            seed=self.params.seed,
+            deterministic=self.params.deterministic,
+            should_stop=self.should_stop,
+            on_solution=hook,
+        )
+        status = cp_model.OPTIMAL if outcome.proven else cp_model.FEASIBLE
+        wall_ms = round((time.perf_counter() - started) * 1000)
+        self.reports.append(
+            LevelReport(
+                f"{name} (lns: {outcome.steps} steps, {outcome.improvements} improvements)",
+                "OPTIMAL" if outcome.proven else "FEASIBLE",
+                outcome.value,
+                outcome.bound,
+                wall_ms,
+            )
+        )
+        if self.should_stop is not None and self.should_stop():
+            self.stopped = True
+        return status, outcome.solution, outcome.value, outcome.bound
+
     def fix(self, terms: Terms, at_least: int | None = None, at_most: int | None = None) -> None:
         expression = cp_model.LinearExpr.weighted_sum(*terms)
         if at_least is not None:
@@ -316,9 +357,17 @@ def solve(
     # Level 1: covered value. Later levels need a little time; keep a share for them.
     share = 1.0 if params.deterministic else 0.8
     level_limit = max(levels.remaining() * share, 0.05)
-    status, solution, value, bound = levels.run(
-        "covered_value", covered_value_terms(problem, levels.vars), True, hint, level_limit, on_solution
-    )
+    use_lns = params.use_lns
+    if use_lns is None:
+        use_lns = len(problem.pairs) > LARGE_PROBLEM_PAIRS and params.num_workers is None
+    if use_lns and hint is not None and not problem.pinned_pairs:
+        status, solution, value, bound = levels.run_lns(
+            "covered_value", covered_value_terms(problem, levels.vars), True, hint, level_limit, on_solution
+        )
+    else:
+        status, solution, value, bound = levels.run(
+            "covered_value", covered_value_terms(problem, levels.vars), True, hint, level_limit, on_solution
+        )
 
     def finish(**outcome: Any) -> Result:
         return Result(
@@ -386,7 +435,14 @@ def solve(
     if not levels.stopped:
         hint3 = levels.same_fill_warm_start(solution, max(levels.remaining() * 0.2, 0.05)) or solution
         limit = max(levels.remaining(), 0.05)
-        status3, better, _, _ = levels.run("total_cost", cost_terms(problem, levels.vars), False, hint3, limit, None)
+        if use_lns and not problem.pinned_pairs:
+            status3, better, _, _ = levels.run_lns(
+                "total_cost", cost_terms(problem, levels.vars), False, hint3, limit, None
+            )
+        else:
+            status3, better, _, _ = levels.run(
+                "total_cost", cost_terms(problem, levels.vars), False, hint3, limit, None
+            )
         if better is not None:
             solution = better
         proven = proven and status3 == cp_model.OPTIMAL

@@ -103,6 +103,7 @@ def improve(
     *,
     objective: Terms,
     maximize: bool,
+    budget: float,
     seed: int,
     step_limit_s: float = 3.0,
     deterministic: bool = False,
@@ -112,8 +113,8 @@ def improve(
     """Improve `start` until `deadline` on `objective`, which `model` must already optimize in the same
     direction (with any earlier level fixed as a constraint). The model is not changed.
 
-    With `deterministic`, steps are bounded by CP-SAT's deterministic time and the search ends when the
-    deterministic budget (seconds until `deadline`, counted in deterministic time) is spent, so the same
+    With `deterministic`, steps are bounded by CP-SAT's deterministic time and the search ends when
+    `budget` seconds of deterministic time are spent (`deadline` then only guards against a runaway), so the same
     input gives the same plan whatever the machine load; only the reported bound may vary."""
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -125,7 +126,11 @@ def improve(
     bound_solver = cp_model.CpSolver()
     bound_solver.parameters.num_workers = 1
     bound_solver.parameters.linearization_level = 2
-    bound_solver.parameters.max_time_in_seconds = max(deadline - time.perf_counter(), 0.05)
+    if deterministic:
+        # Its bound decides the reported status, so it too runs on deterministic time and is not cut short.
+        bound_solver.parameters.max_deterministic_time = max(budget, 0.05)
+    else:
+        bound_solver.parameters.max_time_in_seconds = max(deadline - time.perf_counter(), 0.05)
     bound_solver.parameters.random_seed = seed
     whole: dict[str, cp_model.CpSolverStatus] = {}
 
@@ -143,7 +148,6 @@ def improve(
     extra += [(var.index, o) for (_, o), var in variables.works.items()]
     neighbourhoods = _Neighbourhoods(problem, rng)
     steps = improvements = 0
-    budget = deadline - time.perf_counter()
     spent = 0.0  # deterministic time, when deterministic
 
     def current_values(solution: Solution) -> dict[int, int]:
@@ -174,7 +178,7 @@ def improve(
 
     def time_left() -> float:
         if deterministic:
-            return min(budget - spent, (deadline - time.perf_counter()) + budget * 3)
+            return budget - spent if time.perf_counter() < deadline + budget * 3 else 0.0
         return deadline - time.perf_counter()
 
     while time_left() > 0.05 and not (should_stop and should_stop()):
@@ -219,7 +223,8 @@ def improve(
             if on_solution is not None:
                 on_solution(time.perf_counter() - started, float(best_value))
 
-    bound_solver.stop_search()
+    if not deterministic:
+        bound_solver.stop_search()
     bound_thread.join()
     whole_status = whole.get("status")
     proven = False

@@ -240,6 +240,7 @@ class _Levels:
             self.vars,
             start,
             started + time_limit,
+            budget=time_limit,
             objective=terms,
             maximize=maximize,
             seed=self.params.seed,
@@ -316,6 +317,13 @@ class _Levels:
             leads=tuple(q for q, var in enumerate(self.vars.lead) if solver.boolean_value(var)),
         )
 
+    def budget(self, share: float, deterministic_share: float | None = None) -> float:
+        """Time for the next step: a share of the wall time left or, in deterministic mode, a fixed share
+        of the time limit (counted in deterministic time), so that no step depends on machine load."""
+        if self.params.deterministic:
+            return max(self.params.time_limit_s * (share if deterministic_share is None else deterministic_share), 0.05)
+        return max(self.remaining() * share, 0.05)
+
     def remaining(self) -> float:
         return self.deadline - time.perf_counter()
 
@@ -355,8 +363,7 @@ def solve(
     more_levels = 2 if problem.previous_pairs else 1
 
     # Level 1: covered value. Later levels need a little time; keep a share for them.
-    share = 1.0 if params.deterministic else 0.8
-    level_limit = max(levels.remaining() * share, 0.05)
+    level_limit = levels.budget(0.8)
     use_lns = params.use_lns
     if use_lns is None:
         use_lns = len(problem.pairs) > LARGE_PROBLEM_PAIRS and params.num_workers is None
@@ -424,7 +431,7 @@ def solve(
     # Level 2: changes against the previous plan (maximize what is kept).
     if problem.previous_pairs and not levels.stopped:
         kept_terms = kept_previous_terms(problem, levels.vars)
-        limit = max(levels.remaining() / more_levels, 0.05)
+        limit = levels.budget(0.5 if more_levels == 2 else 1.0, deterministic_share=0.1)
         status2, better, kept, _ = levels.run("changes", kept_terms, True, solution, limit, None)
         if better is not None:
             solution = better
@@ -433,8 +440,8 @@ def solve(
 
     # Level 3: cost, warm-started from the cheapest plan that fills the same value classes.
     if not levels.stopped:
-        hint3 = levels.same_fill_warm_start(solution, max(levels.remaining() * 0.2, 0.05)) or solution
-        limit = max(levels.remaining(), 0.05)
+        hint3 = levels.same_fill_warm_start(solution, levels.budget(0.2, deterministic_share=0.04)) or solution
+        limit = levels.budget(1.0, deterministic_share=0.16)
         if use_lns and not problem.pinned_pairs:
             status3, better, _, _ = levels.run_lns(
                 "total_cost", cost_terms(problem, levels.vars), False, hint3, limit, None

@@ -14,11 +14,12 @@ import service
 from service.api.errors import install_error_handlers
 from service.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.api.openapi import DESCRIPTION, install_openapi
-from service.api.routes import health, plans
+from service.api.routes import health, plans, recommendations, scenarios
 from service.db.engine import make_engine, make_sessions
 from service.db.migrate import upgrade
 from service.jobs.pool import Limits, SolvePool
 from service.jobs.runner import JobRunner
+from service.jobs.scenarios import ScenarioRunner
 from service.observability import Metrics
 from service.settings import Settings, get_settings
 
@@ -50,8 +51,11 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
         )
         app.state.engine = engine
         app.state.sessions = sessions
+        scenario_runner = ScenarioRunner(sessions, runner)
         app.state.runner = runner
+        app.state.scenarios = scenario_runner
         await runner.start()
+        await scenario_runner.start()
         log.info(
             "service.started",
             database=engine.url.render_as_string(hide_password=True),
@@ -61,6 +65,7 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
         try:
             yield
         finally:
+            await scenario_runner.stop()
             await runner.stop()
             if pool is None:
                 await to_thread.run_sync(solve_pool.stop)
@@ -83,6 +88,8 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(plans.router)
+    app.include_router(scenarios.router)
+    app.include_router(recommendations.router)
     app.include_router(health.router)
 
     @app.get("/", include_in_schema=False)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.api.errors import Unauthenticated
 from service.jobs.runner import JobRunner
+from service.jobs.scenarios import ScenarioRunner
 from service.settings import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -31,6 +32,14 @@ def get_runner(request: Request) -> JobRunner:
 
 
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+
+
+def get_scenarios(request: Request) -> ScenarioRunner:
+    scenarios: ScenarioRunner = request.app.state.scenarios
+    return scenarios
+
+
+ScenariosDep = Annotated[ScenarioRunner, Depends(get_scenarios)]
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key from API_KEYS; it names the tenant."

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.contract import FieldError, format_path
-from service.jobs.runner import IdempotencyConflict, JobError, TooManyActiveJobs
+from service.jobs.runner import IdempotencyConflict, JobError, SolveUnavailable, TooManyActiveJobs
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +119,8 @@ def _from_job_error(error: JobError) -> ProblemError:
         return Conflict(str(error), extensions={"idempotency_key": error.key})
     if isinstance(error, TooManyActiveJobs):
         return TooManyRequests(f"{error} Retry after {error.retry_after_s} s.", error.retry_after_s)
+    if isinstance(error, SolveUnavailable):
+        return SolveFailed(str(error))
     return ProblemError(str(error))
 
 

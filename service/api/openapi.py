@@ -13,8 +13,10 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from service.api.errors import PROBLEM_MEDIA_TYPE
-from service.api.schemas import JobState, Problem
+from service.api.schemas import JobState, Problem, ScenarioComparison
 from service.contract import AllocationRequest, Plan
+from service.recommendations import RecommendationRequest, SlotRecommendations, StaffRecommendations
+from service.whatif import ScenarioRequest
 
 REF = "#/components/schemas/{model}"
 
@@ -24,6 +26,13 @@ Cost-aware staffing of presales people on B2B opportunities, solved exactly with
 Send an allocation request to `POST /v1/plans`. By default the call waits for the plan (201);
 with `?mode=async` it answers at once (202) and you poll `GET /v1/plans/{id}`.
 `DELETE /v1/plans/{id}` stops a solve and keeps the best plan found so far.
+
+What-if: `POST /v1/scenarios` solves a base request and named variants of it (hire, lose a person,
+raise rates, regrade a deal...) in parallel, stores each plan, and compares every variant with the
+base: KPIs with deltas and who moved where. `POST /v1/recommendations` ranks the people who could fill
+one slot (or the slots one person could fill), each priced by re-solving with that choice pinned.
+
+The presales director's page is at `/`.
 
 Errors are RFC 9457 problem details (`application/problem+json`); a 422 lists every offending
 field by path, e.g. `opportunities[3].demands[0].end_week`.
@@ -72,10 +81,14 @@ def problems(*statuses: int, descriptions: Mapping[int, str] | None = None) -> d
     return found
 
 
-def json_response(description: str, *models: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+def json_response(
+    description: str, *models: str, headers: dict[str, Any] | None = None, example_name: str | None = None
+) -> dict[str, Any]:
     schema: dict[str, Any] = schema_ref(models[0]) if len(models) == 1 else {"anyOf": [schema_ref(m) for m in models]}
     content: dict[str, Any] = {"schema": schema}
-    if "Plan" in models:
+    if example_name is not None:
+        content["example"] = example(example_name)
+    elif "Plan" in models:
         content["example"] = example("small-plan")
     entry: dict[str, Any] = {"description": description, "content": {"application/json": content}}
     if headers:
@@ -84,6 +97,24 @@ def json_response(description: str, *models: str, headers: dict[str, Any] | None
 
 
 LOCATION_HEADER = {"Location": {"description": "Where the plan lives: /v1/plans/{id}", "schema": {"type": "string"}}}
+
+
+def json_body(model: str, examples: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """`openapi_extra=` for a JSON body of component `model`; each example's `value` names an example file."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": schema_ref(model),
+                    "examples": {
+                        key: {"summary": entry["summary"], "value": example(entry["value"])}
+                        for key, entry in examples.items()
+                    },
+                }
+            },
+        }
+    }
 
 
 def allocation_request_body() -> dict[str, Any]:
@@ -118,6 +149,11 @@ def install_openapi(app: FastAPI) -> None:
                 (Plan, "serialization"),
                 (JobState, "serialization"),
                 (Problem, "serialization"),
+                (ScenarioRequest, "validation"),
+                (ScenarioComparison, "serialization"),
+                (RecommendationRequest, "validation"),
+                (SlotRecommendations, "serialization"),
+                (StaffRecommendations, "serialization"),
             ],
             ref_template=REF,
         )

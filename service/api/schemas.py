@@ -1,4 +1,4 @@
-"""Wire models of the HTTP API beyond the contract's request and plan: job states, pages, problems."""
+"""Wire models of the HTTP API beyond the contract's request and plan: job states, scenarios, pages, problems."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from service.whatif import Change, KpiDeltas, LeadChange, Move, ScenarioKpis, SlotChange, StaffChange, StaffMove
 
 JobStatus = Literal["queued", "running", "failed", "cancelled", "optimal", "feasible", "infeasible", "unknown"]
 
@@ -51,6 +53,9 @@ class ProblemFieldError(BaseModel):
     path: str = Field(description="Where in the request, e.g. `opportunities[3].demands[0].end_week`.")
     message: str
     type: str
+    variant: str | None = Field(
+        default=None, description="Scenarios only: the name of the variant whose `changes[j]` the path is in."
+    )
 
 
 class Problem(BaseModel):
@@ -74,3 +79,81 @@ class Readiness(BaseModel):
     status: Literal["ready"]
     database: Literal["reachable"]
     solver_processes: int
+
+
+ScenarioStatus = Literal["queued", "running", "done", "failed"]
+
+
+class ScenarioSide(BaseModel):
+    """The base of a scenario: its plan (a job of its own) and, once solved, its KPIs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: str = Field(
+        description="GET /v1/plans/{plan_id} for the plan, /v1/plans/{plan_id}/request for its request."
+    )
+    status: JobStatus = Field(description="The plan's status, or its job's while it has no plan.")
+    detail: str | None = None
+    kpis: ScenarioKpis | None = Field(default=None, description="Null until the scenario is compared.")
+
+
+class VariantResult(ScenarioSide):
+    """One variant: its changes, its plan, its KPIs with deltas against the base (variant − base), and
+    who moved where. The lists are empty until the scenario is compared."""
+
+    name: str
+    changes: list[Change]
+    deltas: KpiDeltas | None = None
+    moves: list[Move] = Field(
+        default_factory=list,
+        description="Per slot: `from_staff` replaced by `to_staff`; null `from_staff`: the slot became filled; "
+        "null `to_staff`: it became unfilled.",
+    )
+    staff_moves: list[StaffMove] = Field(default_factory=list, description="Per person: the slots left and taken.")
+    dropped_out: list[StaffChange] = Field(default_factory=list, description="Worked in the base, not here.")
+    joined: list[StaffChange] = Field(default_factory=list, description="Work here, not in the base.")
+    filled: list[SlotChange] = Field(default_factory=list, description="Demands with more slots filled.")
+    unfilled: list[SlotChange] = Field(default_factory=list, description="Demands with fewer slots filled.")
+    lead_changes: list[LeadChange] = Field(default_factory=list)
+    staffed: list[str] = Field(default_factory=list, description="Opportunities staffed here and not in the base.")
+    unstaffed: list[str] = Field(default_factory=list, description="Opportunities staffed in the base, not here.")
+
+
+class ScenarioComparison(BaseModel):
+    """A what-if scenario: queued or running while its plans are solved, then `done` with the comparison
+    (or `failed` when a plan could not be had, with the reason in `detail`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    status: ScenarioStatus
+    detail: str | None = None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    base: ScenarioSide
+    variants: list[VariantResult]
+
+
+class ScenarioSummary(BaseModel):
+    """One entry of the scenario list (GET the scenario for the comparison)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    status: ScenarioStatus
+    detail: str | None = None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    base_plan_id: str
+    variants: list[str] = Field(description="The variants' names.")
+
+
+class ScenarioPage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ScenarioSummary]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` to get the next, older page; null on the last page."
+    )

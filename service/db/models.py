@@ -1,7 +1,8 @@
-"""Tables: every allocation request, the job that solves it, the plan it produced, idempotency keys.
+"""Tables: every allocation request, the job that solves it, the plan it produced, idempotency keys, and
+what-if scenarios with the jobs of their base and variants.
 
 A job and its plan share one id, the id clients see in `/v1/plans/{id}`. Plans are their own table so
-that later features (scenario comparisons) can reference several plans by id.
+that scenario comparisons can reference several plans by id.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final, Literal, get_args
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db.base import Base, utcnow
@@ -17,6 +18,9 @@ from service.db.base import Base, utcnow
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 JOB_STATUSES: Final[tuple[JobStatus, ...]] = get_args(JobStatus)
 ACTIVE_STATUSES: Final[tuple[JobStatus, ...]] = ("queued", "running")
+# A scenario is pending until every one of its jobs has ended, then done (compared) or failed.
+ScenarioStatus = Literal["pending", "done", "failed"]
+SCENARIO_STATUSES: Final[tuple[ScenarioStatus, ...]] = get_args(ScenarioStatus)
 
 Tenant = String(200)
 RowId = String(36)
@@ -92,3 +96,43 @@ class IdempotencyKey(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Scenario(Base):
+    """A what-if scenario as posted (validated), and once its solves have ended, the comparison."""
+
+    __tablename__ = "scenarios"
+    __table_args__ = (
+        CheckConstraint(_in("status", SCENARIO_STATUSES), name="status"),
+        Index("ix_scenarios_tenant_created_at", "tenant", "created_at", "id"),
+        Index("ix_scenarios_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(RowId, primary_key=True)
+    tenant: Mapped[str] = mapped_column(Tenant)
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    result: Mapped[dict[str, Any] | None]
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+    plans: Mapped[list[ScenarioPlan]] = relationship(
+        lazy="raise", order_by="ScenarioPlan.position", cascade="all, delete-orphan"
+    )
+
+
+class ScenarioPlan(Base):
+    """The job (and so the plan, which shares its id) of one side of a scenario.
+
+    `position` 0 is the base, `position` i + 1 the variant `variants[i]`, whose name is kept in `variant`.
+    The reference is to `jobs.id`, because the plan row only exists once the solve has ended.
+    """
+
+    __tablename__ = "scenario_plans"
+
+    scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variant: Mapped[str | None] = mapped_column(String(200))
+    plan_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), unique=True)

@@ -1,4 +1,4 @@
-"""Queries and state changes of requests, jobs, plans and idempotency keys; callers own the transaction."""
+"""Queries and state changes of requests, jobs, plans, idempotency keys and scenarios; callers own the transaction."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.db.base import utcnow
-from service.db.models import ACTIVE_STATUSES, IdempotencyKey, Job, StoredPlan, StoredRequest
+from service.db.models import ACTIVE_STATUSES, IdempotencyKey, Job, Scenario, ScenarioPlan, StoredPlan, StoredRequest
 
 # Plan statuses of a solve that stopped before proving its answer.
 CUT_SHORT = frozenset({"feasible", "unknown"})
@@ -136,13 +136,25 @@ class JobRepository:
 
     # ------------------------------------------------------------------ reading
 
-    def get(self, tenant: str, job_id: str, *, with_plan: bool = False) -> Job | None:
+    def get(self, tenant: str, job_id: str, *, with_plan: bool = False, with_request: bool = False) -> Job | None:
         if not is_row_id(job_id):
             return None
         query = select(Job).where(Job.id == job_id, Job.tenant == tenant)
         if with_plan:
             query = query.options(selectinload(Job.plan))
+        if with_request:
+            query = query.options(selectinload(Job.request))
         return self.session.scalars(query).one_or_none()
+
+    def many(self, tenant: str, job_ids: Sequence[str], *, with_plan: bool = False) -> dict[str, Job]:
+        """The tenant's jobs among `job_ids`, by id (ids not found are absent)."""
+        wanted = [job_id for job_id in job_ids if is_row_id(job_id)]
+        if not wanted:
+            return {}
+        query = select(Job).where(Job.id.in_(wanted), Job.tenant == tenant)
+        if with_plan:
+            query = query.options(selectinload(Job.plan), selectinload(Job.request))
+        return {job.id: job for job in self.session.scalars(query)}
 
     def get_any(self, job_id: str) -> Job | None:
         """A job whatever its tenant; for the job runner only, never for a client's request."""
@@ -282,3 +294,83 @@ class JobRepository:
 
     def _locked(self, job_id: str) -> Job | None:
         return self.session.scalars(select(Job).where(Job.id == job_id).with_for_update()).one_or_none()
+
+
+class ScenarioRepository:
+    """Scenarios and the jobs of their base (position 0) and variants (position i + 1)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(
+        self, *, tenant: str, name: str, body: dict[str, Any], plan_ids: Sequence[str], variant_names: Sequence[str]
+    ) -> Scenario:
+        """Store a pending scenario linked to its jobs: `plan_ids[0]` solves the base, the others the variants."""
+        if len(plan_ids) != len(variant_names) + 1:
+            raise ValueError(f"{len(plan_ids)} jobs for a base and {len(variant_names)} variants")
+        scenario = Scenario(id=new_id(), tenant=tenant, name=name, body=body, status="pending")
+        scenario.plans = [
+            ScenarioPlan(position=position, variant=None if position == 0 else variant_names[position - 1], plan_id=p)
+            for position, p in enumerate(plan_ids)
+        ]
+        self.session.add(scenario)
+        self.session.flush()
+        return scenario
+
+    def get(self, tenant: str, scenario_id: str) -> Scenario | None:
+        if not is_row_id(scenario_id):
+            return None
+        query = (
+            select(Scenario)
+            .where(Scenario.id == scenario_id, Scenario.tenant == tenant)
+            .options(selectinload(Scenario.plans))
+        )
+        return self.session.scalars(query).one_or_none()
+
+    def pending(self) -> list[tuple[str, str]]:
+        """(tenant, id) of every scenario not yet compared, whatever its tenant; for start-up only."""
+        query = select(Scenario.tenant, Scenario.id).where(Scenario.status == "pending").order_by(Scenario.created_at)
+        return [(tenant, scenario_id) for tenant, scenario_id in self.session.execute(query)]
+
+    def page(self, tenant: str, limit: int, after: PageCursor | None = None) -> list[Scenario]:
+        """The tenant's scenarios newest first (with their plan links), `limit` of them, after `after`."""
+        query = (
+            select(Scenario)
+            .where(Scenario.tenant == tenant)
+            .options(selectinload(Scenario.plans))
+            .order_by(Scenario.created_at.desc(), Scenario.id.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(
+                or_(
+                    Scenario.created_at < after.created_at,
+                    and_(Scenario.created_at == after.created_at, Scenario.id < after.id),
+                )
+            )
+        return list(self.session.scalars(query))
+
+    def sides(self, plan_ids: Sequence[str]) -> dict[str, tuple[str, str | None, str | None]]:
+        """(job status, plan status or None, job detail) by job id: where each side of a scenario is."""
+        if not plan_ids:
+            return {}
+        query = (
+            select(Job.id, Job.status, StoredPlan.status, Job.detail)
+            .outerjoin(StoredPlan, StoredPlan.id == Job.id)
+            .where(Job.id.in_(list(plan_ids)))
+        )
+        rows = self.session.execute(query)
+        return {job_id: (status, plan_status, detail) for job_id, status, plan_status, detail in rows}
+
+    def settle(self, scenario_id: str, *, result: dict[str, Any] | None, detail: str | None) -> bool:
+        """pending -> done with its comparison (`result`), or failed with `detail`; False if already settled."""
+        scenario = self.session.scalars(
+            select(Scenario).where(Scenario.id == scenario_id).with_for_update()
+        ).one_or_none()
+        if scenario is None or scenario.status != "pending":
+            return False
+        scenario.status = "done" if result is not None else "failed"
+        scenario.result = result
+        scenario.detail = None if detail is None else _printable(detail)
+        scenario.finished_at = utcnow()
+        return True

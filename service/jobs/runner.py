@@ -14,7 +14,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -47,6 +47,10 @@ class IdempotencyConflict(JobError):
     def __init__(self, key: str) -> None:
         super().__init__(f"Idempotency-Key {key!r} was already used with a different request body")
         self.key = key
+
+
+class SolveUnavailable(JobError):
+    """A solve on the pool that nobody stores (a recommendation's) ended without a plan."""
 
 
 class TooManyActiveJobs(JobError):
@@ -96,6 +100,26 @@ class JobView:
 CancelResult = Literal["not_found", "finished", "cancelled", "cancelling"]
 
 
+class _Transient:
+    """A solve nobody stores (a recommendation's): its request, its answer-to-be, and its stop flag."""
+
+    def __init__(self, request_json: str, time_limit_s: float, outcome: asyncio.Future[SolveOutcome]) -> None:
+        self.request_json = request_json
+        self.time_limit_s = time_limit_s
+        self.outcome = outcome
+        self.cancel = threading.Event()
+
+    def settle(self, outcome: SolveOutcome) -> None:
+        if not self.outcome.done():
+            self.outcome.set_result(outcome)
+
+    def abandon(self) -> None:
+        """The caller has its answer or stopped waiting: a solve still queued or running is not needed."""
+        self.cancel.set()
+        if not self.outcome.done():
+            self.outcome.cancel()
+
+
 class JobRunner:
     """Owns the queue, one dispatcher task per solver process, and every job state change."""
 
@@ -113,7 +137,9 @@ class JobRunner:
         self._metrics = metrics
         self._tenant_max_active_jobs = tenant_max_active_jobs
         self._job_max_attempts = job_max_attempts
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queue: asyncio.Queue[str | _Transient] = asyncio.Queue()
+        self._transients: set[_Transient] = set()
+        self._transient_groups: dict[str, int] = {}
         self._queued: set[str] = set()
         self._cancel_tokens: dict[str, threading.Event] = {}
         self._finished: dict[str, asyncio.Event] = {}
@@ -157,12 +183,84 @@ class JobRunner:
         self._executor.shutdown(wait=False, cancel_futures=True)
         for event in self._finished.values():
             event.set()
+        for transient in self._transients:
+            transient.settle(SolveOutcome(None, "the server stopped before the solve ended", 0.0))
 
     @property
     def pool_size(self) -> int:
         return self._pool.size
 
     # ------------------------------------------------------------------ client operations
+
+    async def submit_group(
+        self,
+        tenant: str,
+        requests: Sequence[AllocationRequest],
+        record: Callable[[Session, list[str]], T],
+    ) -> tuple[list[str], T]:
+        """Queue one job per request, all or none, for one piece of work such as a scenario's variants.
+
+        The group counts as one solve against the tenant's cap: it is admitted while the tenant has fewer
+        than the cap queued or running, and all its jobs are queued then. `record(session, job_ids)` runs in
+        the same transaction, so what links the jobs (a scenario row) exists exactly when they do.
+        """
+        documents = await to_thread.run_sync(lambda: [request_document(r) for r in requests])
+        lock = self._tenant_locks.setdefault(tenant, asyncio.Lock())
+        async with lock:
+            active = await self._db(lambda repo: repo.active(tenant))
+            if len(active) + self._transient_groups.get(tenant, 0) >= self._tenant_max_active_jobs:
+                raise TooManyActiveJobs(self._tenant_max_active_jobs, _retry_after(active))
+            job_ids = [new_id() for _ in requests]
+
+            def create(repo: JobRepository) -> T:
+                for job_id, request, (document, sha256) in zip(job_ids, requests, documents, strict=True):
+                    repo.create(
+                        tenant=tenant,
+                        request_body=document,
+                        body_sha256=sha256,
+                        time_limit_s=request.options.time_limit_s,
+                        job_id=job_id,
+                    )
+                return record(repo.session, job_ids)
+
+            recorded = await self._db(create)
+        log.info("jobs.queued", job_ids=job_ids, tenant=tenant)
+        for job_id in job_ids:
+            self._enqueue(job_id)
+        return job_ids, recorded
+
+    @contextlib.asynccontextmanager
+    async def transient_group(self, tenant: str) -> AsyncIterator[None]:
+        """Admit a group of unstored solves (a recommendation) as one solve against the tenant's cap."""
+        lock = self._tenant_locks.setdefault(tenant, asyncio.Lock())
+        async with lock:
+            active = await self._db(lambda repo: repo.active(tenant))
+            if len(active) + self._transient_groups.get(tenant, 0) >= self._tenant_max_active_jobs:
+                raise TooManyActiveJobs(self._tenant_max_active_jobs, _retry_after(active))
+            self._transient_groups[tenant] = self._transient_groups.get(tenant, 0) + 1
+        try:
+            yield
+        finally:
+            self._transient_groups[tenant] -= 1
+            if not self._transient_groups[tenant]:
+                del self._transient_groups[tenant]
+
+    async def solve_now(self, request_json: str, time_limit_s: float) -> SolveOutcome:
+        """Solve a request on the pool without storing anything: request JSON in, the outcome out.
+
+        It waits in the same queue as the jobs, so it shares the solver processes fairly with them. If the
+        caller stops waiting, the solve is stopped too.
+        """
+        if self._stopping:
+            return SolveOutcome(None, "the server is stopping", 0.0)
+        transient = _Transient(request_json, time_limit_s, asyncio.get_running_loop().create_future())
+        self._transients.add(transient)
+        self._queue.put_nowait(transient)
+        try:
+            return await asyncio.shield(transient.outcome)
+        finally:
+            transient.abandon()
+            self._transients.discard(transient)
 
     async def submit(self, tenant: str, request: AllocationRequest, idempotency_key: str | None = None) -> Submission:
         document, sha256 = await to_thread.run_sync(request_document, request)
@@ -271,7 +369,11 @@ class JobRunner:
                 await asyncio.sleep(min(30.0, 2.0**failed_starts))
             else:
                 failed_starts = 0
-            job_id = await self._queue.get()
+            item = await self._queue.get()
+            if isinstance(item, _Transient):
+                await self._solve_transient(worker, item)
+                continue
+            job_id = item
             if job_id not in self._queued:
                 continue  # cancelled while queued
             self._queued.discard(job_id)
@@ -307,6 +409,23 @@ class JobRunner:
                 self._cancel_tokens.pop(job_id, None)
                 self._metrics.jobs_in_flight.set(len(self._cancel_tokens))
             self._notify(job_id)
+
+    async def _solve_transient(self, worker: SolveWorker, transient: _Transient) -> None:
+        if transient.outcome.done():
+            return  # its caller stopped waiting while it was queued
+        key = f"transient-{id(transient):x}"
+        self._cancel_tokens[key] = transient.cancel
+        try:
+            self.solves_started += 1
+            job = SolveJob(key, transient.request_json, transient.time_limit_s)
+            loop = asyncio.get_running_loop()
+            outcome = await loop.run_in_executor(self._executor, worker.run, job, transient.cancel)
+            transient.settle(outcome)
+        except Exception as error:
+            log.exception("transient.solve_failed")
+            transient.settle(SolveOutcome(None, f"the solve could not run: {error}", 0.0))
+        finally:
+            self._cancel_tokens.pop(key, None)
 
     async def _record(self, job_id: str, outcome: SolveOutcome, *, shutdown_interrupted: bool) -> None:
         plan: dict[str, Any] | None = None

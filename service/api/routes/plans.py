@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from service.api.body import validated
 from service.api.deps import RunnerDep, SessionDep, SettingsDep, TenantDep
-from service.api.errors import (
-    Conflict,
-    MalformedBody,
-    NotFound,
-    SolveFailed,
-    UnsupportedMediaType,
-    ValidationFailed,
-)
-from service.api.openapi import LOCATION_HEADER, allocation_request_body, json_response, problems
+from service.api.errors import Conflict, NotFound, SolveFailed, ValidationFailed
+from service.api.openapi import LOCATION_HEADER, allocation_request_body, json_response, problems, schema_ref
 from service.api.schemas import JobState, PlanPage, PlanSummary
-from service.contract import AllocationRequest, FieldError, InvalidRequest, parse_request
+from service.contract import AllocationRequest, FieldError, parse_request
 from service.db.repositories import InvalidCursor, JobRepository, PageCursor
 from service.jobs.runner import JobView
 
@@ -45,17 +38,7 @@ def location(plan_id: str) -> str:
 
 def parse_body(body: bytes, content_type: str | None) -> AllocationRequest:
     """Raw body -> validated request, or the problem that says what is wrong with it."""
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise UnsupportedMediaType(f"send the request as application/json, not {media_type or 'no content type'}")
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as error:
-        raise MalformedBody(f"the body is not valid JSON: {error}") from None
-    try:
-        return parse_request(data)
-    except InvalidRequest as error:
-        raise ValidationFailed(error.errors) from None
+    return validated(parse_request, body, content_type)
 
 
 def state_response(view: JobView, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -173,6 +156,28 @@ def get_plan(plan_id: str, session: SessionDep, tenant: TenantDep) -> Response:
     if job is None:
         raise NotFound(f"no plan {plan_id!r}")
     return view_response(JobView.of(job))
+
+
+@router.get(
+    "/{plan_id}/request",
+    summary="The allocation request a plan solves",
+    description="The request as the service validated it (defaults filled in): for a scenario's variant, the "
+    "base with the variant's changes applied. Names of people and deals, capacities and the horizon's dates "
+    "are here, not in the plan.",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The allocation request.",
+            "content": {"application/json": {"schema": schema_ref("AllocationRequest")}},
+        },
+        **problems(401, 404),
+    },
+)
+def get_plan_request(plan_id: str, session: SessionDep, tenant: TenantDep) -> Response:
+    job = JobRepository(session).get(tenant, plan_id, with_request=True)
+    if job is None:
+        raise NotFound(f"no plan {plan_id!r}")
+    return JSONResponse(job.request.body)
 
 
 @router.delete(

@@ -1,0 +1,69 @@
+"""/v1/recommendations: who could fill a slot, or which slots suit a person, each priced by a re-solve."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from service.api.body import validated
+from service.api.deps import RunnerDep, TenantDep
+from service.api.openapi import json_body, json_response, problems
+from service.jobs.pool_executor import PoolPlanExecutor
+from service.recommendations import answer, parse_recommendation_request
+
+router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
+
+
+@router.post(
+    "",
+    summary="Rank candidates for one slot, or slots for one person",
+    description="With `opportunity_id` and `demand_id`: every person who passes H1, H2 and H9 for that slot, "
+    "ranked, each with feasibility and the change in covered value and total cost if they are chosen. With "
+    "`staff_id` instead: the slots that person could fill (by default only those the baseline plan leaves "
+    "open). The request is solved once as given (the baseline), then the top `limit` choices of a cheap "
+    "pre-ranking are re-solved with that choice pinned, in parallel on the solver processes; the others carry "
+    "the estimate and `resolved: false`. Nothing is stored. Counts as one solve against the tenant's cap.",
+    response_model=None,
+    responses={
+        200: json_response(
+            "The candidates for the slot, or the slots for the person.",
+            "SlotRecommendations",
+            "StaffRecommendations",
+            example_name="small-recommendations",
+        ),
+        **problems(
+            400,
+            401,
+            413,
+            415,
+            422,
+            429,
+            503,
+            descriptions={
+                422: "The body breaks the contract, or names an unknown opportunity, demand or person.",
+                503: "A solve ended without a plan (stopped by the watchdog).",
+            },
+        ),
+    },
+    openapi_extra=json_body(
+        "RecommendationRequest",
+        {
+            "slot": {"summary": "Who could run the CRM demo of opp-C1", "value": "small-recommendation-slot"},
+            "staff": {"summary": "Which slots suit Liu Yang (south-01), open or not", "value": "small-recommendation-staff"},
+        },
+    ),
+)
+async def recommend(request: Request, runner: RunnerDep, tenant: TenantDep) -> Response:
+    body = await request.body()
+    question = await run_in_threadpool(
+        validated, parse_recommendation_request, body, request.headers.get("content-type")
+    )
+    async with runner.transient_group(tenant):
+        pool = PoolPlanExecutor(runner, asyncio.get_running_loop())
+        # The engine runs in a worker thread and sends every solve to the solver processes through `pool`.
+        result = await run_in_threadpool(partial(answer, question, solve=pool.solve, executor=pool))
+    return JSONResponse(result.model_dump(mode="json"))

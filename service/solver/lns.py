@@ -178,7 +178,7 @@ def improve(
 
     def time_left() -> float:
         if deterministic:
-            return budget - spent if time.perf_counter() < deadline + budget * 3 else 0.0
+            return budget - spent if time.perf_counter() < deadline + budget * 3 + 10.0 else 0.0
         return deadline - time.perf_counter()
 
     while time_left() > 0.05 and not (should_stop and should_stop()):

@@ -169,7 +169,8 @@ class _Levels:
             # Deterministic time makes the result independent of machine load; interleaving makes
             # several workers reproducible.
             parameters.max_deterministic_time = max(time_limit, 0.01)
-            parameters.max_time_in_seconds = max(time_limit * 4, 1.0)
+            # Wall time only guards against a runaway: hitting it would make the result load-dependent.
+            parameters.max_time_in_seconds = time_limit * 4 + 10.0
             if self.workers > 1:
                 parameters.interleave_search = True
         else:

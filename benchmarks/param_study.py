@@ -10,7 +10,9 @@ and are not part of the study. Configurations:
 
 - grid: num_workers in {1, 2, 4, 8} x linearization_level in {0, 1, 2}. This machine has 2 cores:
   more workers than cores time-share them, which is the point of measuring it here.
-- levers, each against the engine's per-size default (1 worker / LP 2 up to 4000 pairs, else 2 / LP 1):
+- the engine's own solve() at level 1 (above 4000 pairs it runs its large-neighbourhood search);
+- levers, each against CP-SAT with the engine's per-size defaults (1 worker / LP 2 up to 4000 pairs,
+  else 2 / LP 1):
   no greedy hint, presolve off, symmetry off / strongest, no LNS, a choice of full subsolvers for 2
   workers, and "region LNS": the full solve for 40 % of the time, then the rest spent re-optimizing one
   sales region at a time with everything outside it fixed (a decomposition by region; an exact split
@@ -48,7 +50,7 @@ from service.instances import Size
 from service.solver.greedy import Solution, greedy
 from service.solver.model import Variables, build_model, covered_value_terms
 from service.solver.problem import Problem
-from service.solver.solve import default_linearization, default_workers
+from service.solver.solve import SolveParams, default_linearization, default_workers, solve, upper_bound
 
 DEFAULT_SEEDS: dict[Size, int] = {"S": 3, "M": 3, "L": 2, "XL": 1}
 
@@ -63,11 +65,13 @@ class Config:
     hint: bool = True
     parameters: dict[str, Any] = field(default_factory=dict)
     region_lns: bool = False
+    engine_solve: bool = False  # the engine's own solve(), level 1 (with its LNS on large problems)
 
 
 GRID = [Config(f"workers={w} lin={lin}", workers=w, linearization=lin) for w in (1, 2, 4, 8) for lin in (0, 1, 2)]
 LEVERS = [
-    Config("engine default"),
+    Config("engine solve()", engine_solve=True),
+    Config("CP-SAT per-size defaults"),
     Config("no greedy hint", hint=False),
     Config("presolve off", parameters={"cp_model_presolve": False}),
     Config("symmetry off", parameters={"symmetry_level": 0}),
@@ -147,6 +151,8 @@ def level_one(
 ) -> Outcome:
     """Maximize covered value with one configuration; time counts from before the greedy hint.
     `regions` (the sales region of each opportunity) is needed by region LNS only."""
+    if config.engine_solve:
+        return _engine_level_one(problem, time_limit_s, seed)
     started = time.perf_counter()
     model, v = build_model(problem)
     model.maximize(cp_model.LinearExpr.weighted_sum(*covered_value_terms(problem, v)))
@@ -156,7 +162,7 @@ def level_one(
     if config.region_lns:
         if len(regions) != len(problem.opportunity_ids):
             raise ValueError("region LNS needs the region of every opportunity")
-        return _region_lns(problem, config, model, v, regions, started, time_limit_s, seed)
+        return _region_lns(problem, config, model, v, regions, hint, started, time_limit_s, seed)
     remaining = time_limit_s - (time.perf_counter() - started)
     solver = _solver(problem, config, remaining, seed)
     trace = _Trace(started)
@@ -166,6 +172,22 @@ def level_one(
         return Outcome(solver.status_name(status), 0, 0, seconds, trace.points)
     value = round(solver.objective_value)
     return Outcome(solver.status_name(status), value, round(solver.best_objective_bound), seconds, trace.points)
+
+
+def _engine_level_one(problem: Problem, time_limit_s: float, seed: int) -> Outcome:
+    """service.solver.solve.solve() as the service calls it, read at its first level. The engine gives
+    level 1 about 80 % of its limit, so it gets time_limit_s / 0.8: level 1 has the same time as the others."""
+    points: list[tuple[float, float]] = []
+    result = solve(
+        problem,
+        SolveParams(time_limit_s=time_limit_s / 0.8, seed=seed),
+        on_solution=lambda seconds, value: points.append((seconds, value)),
+    )
+    level = result.levels[0] if result.levels else None
+    offset = result.build_ms / 1000
+    seconds = offset + (level.wall_ms / 1000 if level else 0.0)
+    status = level.status if level else result.status.upper()
+    return Outcome(status, result.covered_value, result.value_bound, seconds, [(t + offset, v) for t, v in points])
 
 
 def _region_of_pairs(problem: Problem, regions: Sequence[str]) -> dict[str, list[int]]:
@@ -181,22 +203,30 @@ def _region_lns(
     model: cp_model.CpModel,
     v: Variables,
     regions: Sequence[str],
+    hint: Solution | None,
     started: float,
     time_limit_s: float,
     seed: int,
 ) -> Outcome:
-    """Full solve for 40 % of the time, then one region at a time re-optimized with the rest fixed."""
+    """Full solve for 40 % of the time, then one region at a time re-optimized with the rest fixed.
+    Without a solution from the full solve the regions start from the greedy hint."""
     trace = _Trace(started)
     solver = _solver(problem, config, time_limit_s * 0.4 - (time.perf_counter() - started), seed)
     status = solver.solve(model, trace)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Outcome(solver.status_name(status), 0, 0, time.perf_counter() - started, trace.points)
-    bound = round(solver.best_objective_bound)
     if status == cp_model.OPTIMAL:
         value = round(solver.objective_value)
         return Outcome("OPTIMAL", value, value, time.perf_counter() - started, trace.points)
-    best = _solution(solver, v)
-    value = round(solver.objective_value)
+    if status == cp_model.FEASIBLE:
+        best = _solution(solver, v)
+        value = round(solver.objective_value)
+        bound = round(solver.best_objective_bound)
+    elif hint is not None and status == cp_model.UNKNOWN:
+        best = hint
+        value = sum(problem.slots[problem.pairs[p].slot].value for p in hint.assigned)
+        bound = upper_bound(problem)  # CP-SAT had no bound yet; every slot filled is one
+        trace.points.append((time.perf_counter() - started, float(value)))
+    else:
+        return Outcome(solver.status_name(status), 0, 0, time.perf_counter() - started, trace.points)
     by_region = _region_of_pairs(problem, regions)
     leads_by_region: dict[str, list[int]] = defaultdict(list)
     for q, option in enumerate(problem.lead_options):
@@ -223,7 +253,9 @@ def _region_lns(
         if sub_status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and round(sub.objective_value) > value:
             value = round(sub.objective_value)
             best = _solution(sub, v)
-            trace.points.extend(point for point in sub_trace.points if point[1] > trace.points[-1][1])
+            trace.points.extend(
+                point for point in sub_trace.points if not trace.points or point[1] > trace.points[-1][1]
+            )
     return Outcome("FEASIBLE", value, max(bound, value), time.perf_counter() - started, trace.points)
 
 

@@ -98,16 +98,27 @@ def value_over_time(results: Path, out: Path, size: str = "L") -> Path | None:
     if not data or not data["instances"]:
         return None
     rows = data["instances"]
-    figure, axes_list = plt.subplots(1, len(rows), figsize=(5.5 * len(rows), 4.5), squeeze=False)
+    figure, axes_list = plt.subplots(1, len(rows), figsize=(max(8.0, 5.5 * len(rows)), 4.8), squeeze=False)
     for axes, row in zip(axes_list[0], rows, strict=True):
         limit = row["time_limit_s"]
-        end = limit * 1.05
+        # Solvers overrun their limits a little (HiGHS reports its first point after its root LP): show all.
+        last = [p[0] for p in row["cp_sat"]["trace"] + row["highs"]["trace"]]
+        end = max([limit * 1.05, *(t * 1.02 for t in last)])
         xs, ys = _steps(row["cp_sat"]["trace"], 1, end)
         axes.step(xs, ys, where="post", color="tab:blue", label="CP-SAT best plan")
         xs, ys = _steps(row["highs"]["trace"], 1, end)
         axes.step(xs, ys, where="post", color="tab:red", label="HiGHS best plan")
         xs, ys = _steps(row["highs"]["trace"], 2, end)
         axes.step(xs, ys, where="post", color="tab:red", linestyle="dotted", label="HiGHS bound")
+        if row["cp_sat"]["source"] == "greedy":
+            axes.text(
+                0.02,
+                0.5,
+                "CP-SAT found no plan at level 1 in time:\nthe engine returned the greedy plan",
+                transform=axes.transAxes,
+                fontsize=8,
+                color="tab:blue",
+            )
         if row["cp_sat"]["status"] != "optimal":
             axes.axhline(row["cp_sat"]["bound"], color="tab:blue", linestyle="dotted", label="CP-SAT final bound")
         if row["lp"]["bound"]:
@@ -122,7 +133,7 @@ def value_over_time(results: Path, out: Path, size: str = "L") -> Path | None:
         axes.set_ylabel("covered value")
         axes.grid(True, alpha=0.3)
     axes_list[0][0].legend(fontsize=7, loc="lower right")
-    figure.suptitle(f"Covered value over time at {size} — " + _subtitle(data), fontsize=9)
+    figure.suptitle(f"Covered value over time at {size}\n" + _subtitle(data), fontsize=9)
     path = out / f"value-over-time-{size}.png"
     figure.tight_layout()
     figure.savefig(path, dpi=120)

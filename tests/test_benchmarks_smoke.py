@@ -114,7 +114,7 @@ def test_plots_draw_from_the_results(results: Path, tmp_path: Path) -> None:
 
 
 def test_param_study_runs_grid_levers_and_region_lns(tmp_path: Path) -> None:
-    configs = "engine default,workers=2 lin=0,no greedy hint,region LNS"
+    configs = "engine solve(),CP-SAT per-size defaults,workers=2 lin=0,no greedy hint,region LNS"
     argv = ["--sizes", "S", "--seeds", "1", "--configs", configs, "--prove-limit", "3", "--out", str(tmp_path)]
     assert param_study.main(argv) == 0
     payload = json.loads((tmp_path / "params-S.json").read_text())

@@ -153,19 +153,25 @@ class TimetabledUser(HttpUser):
     _due = float("inf")  # when its next request is due
 
     def on_start(self) -> None:
-        # A random phase spreads the users over the interval instead of firing them together.
+        # A random phase spreads the users over the interval instead of firing them together. The wait
+        # happens in wait_time (see `due`), where locust can stop a user at once when the run ends.
         self._due = time.time() + random.uniform(0, self.interval_s)
-        gevent.sleep(max(0.0, self._due - time.time()))
 
     def wait_time(self) -> float:
         return max(0.0, self._due - time.time())
 
+    def due(self) -> bool:
+        """Whether the next request is due; a task that is called early returns and waits instead."""
+        return time.time() >= self._due - 0.001
+
     def on_stop(self) -> None:
-        """Count the slots that fell due while this user was still busy: the generator's own shortfall."""
+        """Count the slots that fell due in the window while this user was still busy with an earlier
+        request: the generator's own shortfall (0 while it keeps up)."""
         now = time.time()
-        SAMPLES.window_end = SAMPLES.window_end or now
-        if self._due <= now and self.kind:
-            SAMPLES.missed[self.kind] += int((now - self._due) // self.interval_s) + 1
+        SAMPLES.window_end = SAMPLES.window_end or now  # the first user to stop marks the end of the run
+        end = min(now, SAMPLES.window_end)
+        if self._due <= end and self.kind:
+            SAMPLES.missed[self.kind] += int((end - self._due) // self.interval_s) + 1
 
     def next_due(self, name: str) -> float:
         """The due time of the request about to be sent, and the timetable moved on by one."""
@@ -188,6 +194,8 @@ class SmallPlanUser(TimetabledUser):
 
     @task
     def small_plan(self) -> None:
+        if not self.due():
+            return
         due = self.next_due(SMALL)
         with self.client.post("/v1/plans", json=SMALL_REQUEST, name=SMALL, catch_response=True) as response:
             if response.status_code != 201:
@@ -214,6 +222,8 @@ class AsyncJobUser(TimetabledUser):
 
     @task
     def async_job(self) -> None:
+        if not self.due():
+            return
         due = self.next_due(ASYNC_JOB)
         started = time.perf_counter()
         with self.client.post(
@@ -277,6 +287,8 @@ class ScenarioUser(TimetabledUser):
 
     @task
     def scenario(self) -> None:
+        if not self.due():
+            return
         due = self.next_due(SCENARIO)
         with self.client.post("/v1/scenarios", json=self.body, name=SCENARIO, catch_response=True) as response:
             if response.status_code not in (200, 201):

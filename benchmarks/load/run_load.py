@@ -247,8 +247,10 @@ def mix_table(database: str, summary: Json, label: str | None) -> str:
     header = [
         "request",
         "offered /s",
-        "achieved /s",
+        "sent /s (steady)",
+        "completed /s",
         "count",
+        "missed",
         "failures",
         "p50 ms",
         "p95 ms",
@@ -338,6 +340,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--step-rates", default=STEP_RATES, help=f"requests/s to try in order (default {STEP_RATES})")
     p.add_argument("--step-duration", type=float, default=60, help="seconds per step (default 60)")
     p.add_argument("--p95-target", type=float, default=250, help="ms, for --step (default 250)")
+    p.add_argument("--name", default=None, help="result file prefix (default load / load-step): <name>-<db>.json")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     p.add_argument("--label", default=None)
     return p
@@ -365,10 +368,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             payload: Json = {"label": args.label, "machine": machine(), "database": database, "warm_up_ms": warm}
             if args.step:
                 text = _step(args, config, server, work, payload)
-                name = f"load-step-{database}"
+                name = f"{args.name or 'load-step'}-{database}"
             else:
                 text = _mix(args, config, server, work, payload)
-                name = f"load-{database}"
+                name = f"{args.name or 'load'}-{database}"
             json_path, _ = write_results(name, payload, text, args.out)
             print(f"wrote {json_path}", file=sys.stderr)
             tables.append(text)

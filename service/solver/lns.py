@@ -104,6 +104,7 @@ def improve(
     objective: Terms,
     maximize: bool,
     budget: float,
+    trivial_bound: int,
     seed: int,
     step_limit_s: float = 3.0,
     deterministic: bool = False,
@@ -114,7 +115,8 @@ def improve(
     direction (with any earlier level fixed as a constraint). The model is not changed.
 
     With `deterministic`, steps are bounded by CP-SAT's deterministic time and the search ends when
-    `budget` seconds of deterministic time are spent (`deadline` then only guards against a runaway), so the same
+    `budget` seconds of deterministic time are spent; `trivial_bound` is reported when the whole-model
+    search ends without a bound of its own (`deadline` then only guards against a runaway), so the same
     input gives the same plan whatever the machine load; only the reported bound may vary."""
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -228,16 +230,16 @@ def improve(
     bound_thread.join()
     whole_status = whole.get("status")
     proven = False
-    whole_bound = round(bound_solver.best_objective_bound) if whole_status is not None else best_value
-    if (
-        not deterministic
-        and whole_status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-        and better(round(bound_solver.objective_value), best_value)
-    ):
+    # CP-SAT reports a bound only with a status of OPTIMAL or FEASIBLE; after UNKNOWN the number it returns
+    # (0.0) means nothing, and taking it would declare an unproven plan optimal.
+    has_bound = whole_status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    if not deterministic and has_bound and better(round(bound_solver.objective_value), best_value):
         best = read(bound_solver)
         best_value = _score(objective, current_values(best))
-    bound = max(whole_bound, best_value) if maximize else min(whole_bound, best_value)
-    if bound == best_value:
-        proven = whole_status is not None
-
+    if has_bound:
+        whole_bound = round(bound_solver.best_objective_bound)
+        bound = max(whole_bound, best_value) if maximize else min(whole_bound, best_value)
+    else:
+        bound = trivial_bound
+    proven = has_bound and bound == best_value
     return LnsOutcome(best, best_value, bound, proven, steps, improvements)

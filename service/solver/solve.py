@@ -242,6 +242,7 @@ class _Levels:
             start,
             started + time_limit,
             budget=time_limit,
+            trivial_bound=upper_bound(self.problem) if maximize else 0,
             objective=terms,
             maximize=maximize,
             seed=self.params.seed,

@@ -108,3 +108,36 @@ def test_large_neighbourhood_search_is_deterministic_and_valid() -> None:
     assert_valid(body, first.model_dump(mode="json"))
     baseline = make_greedy_plan(request)
     assert first.objective.covered_value >= baseline.objective.covered_value - 0.01
+
+
+def test_lns_never_claims_a_proof_the_whole_model_search_did_not_make() -> None:
+    """Regression: a bound search stopped before any status (UNKNOWN, bound 0.0) once made plans 'optimal'."""
+    import time
+
+    from ortools.sat.python import cp_model
+
+    from service.solver.greedy import greedy
+    from service.solver.lns import improve
+    from service.solver.model import build_model, covered_value_terms
+    from service.solver.solve import upper_bound
+
+    problem = compile_problem(parse_request(generate("M", 1)))
+    model, variables = build_model(problem)
+    terms = covered_value_terms(problem, variables)
+    model.maximize(cp_model.LinearExpr.weighted_sum(*terms))
+    start = greedy(problem)
+    assert start is not None
+    outcome = improve(
+        problem,
+        model,
+        variables,
+        start,
+        time.perf_counter() + 0.02,
+        objective=terms,
+        maximize=True,
+        budget=0.02,
+        trivial_bound=upper_bound(problem),
+        seed=0,
+    )
+    assert not outcome.proven  # proving M takes CP-SAT about a second, never 20 ms
+    assert outcome.bound >= outcome.value

@@ -6,8 +6,10 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from service.api.errors import MalformedBody, UnsupportedMediaType, ValidationFailed
-from service.contract import InvalidRequest
+from service.contract import FieldError, InvalidRequest, format_path
 
 T = TypeVar("T")
 
@@ -27,6 +29,44 @@ def validated(parse: Callable[[Any], T], body: bytes, content_type: str | None) 
     """Raw body -> `parse(document)`, its InvalidRequest turned into a 422 naming each field."""
     document = json_document(body, content_type)
     try:
-        return parse(document)
+        parsed = parse(document)
     except InvalidRequest as error:
         raise ValidationFailed(error.errors) from None
+    reject_coerced_scalars(document, parsed)
+    return parsed
+
+
+def reject_coerced_scalars(document: Any, parsed: Any) -> None:
+    """422 for a scalar of the wrong JSON type: `false` or `"5"` for a number, `0` or `"yes"` for a boolean,
+    `0` for a date.
+
+    The contract's models validate in pydantic's lax mode, which reads `false` as 0.0 and `1` as true; the
+    OpenAPI document (and any client's validator) says otherwise, so the API refuses instead of guessing.
+    """
+    if isinstance(parsed, BaseModel):
+        errors = coerced_scalars(document, parsed.model_dump(mode="json"))
+        if errors:
+            raise ValidationFailed(errors)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def coerced_scalars(raw: Any, value: Any, at: tuple[str | int, ...] = ()) -> list[FieldError]:
+    """Paths where `raw` (the JSON sent) has another scalar type than `value` (the same document validated)."""
+    if isinstance(value, bool) and not isinstance(raw, bool):
+        return [FieldError(format_path(at), f"expected a boolean, got {json.dumps(raw)[:40]}", "bool_type")]
+    if _is_number(value) and not _is_number(raw):
+        return [FieldError(format_path(at), f"expected a number, got {json.dumps(raw)[:40]}", "float_type")]
+    if isinstance(value, str) and not isinstance(raw, str):  # e.g. a date given as a number of seconds
+        return [FieldError(format_path(at), f"expected a string, got {json.dumps(raw)[:40]}", "string_type")]
+    found: list[FieldError] = []
+    if isinstance(raw, dict) and isinstance(value, dict):
+        for key, item in raw.items():
+            if key in value:
+                found += coerced_scalars(item, value[key], (*at, key))
+    elif isinstance(raw, list) and isinstance(value, list) and len(raw) == len(value):
+        for index, (item, validated_item) in enumerate(zip(raw, value, strict=True)):
+            found += coerced_scalars(item, validated_item, (*at, index))
+    return found

@@ -305,3 +305,40 @@ def test_a_scenario_whose_solves_fail_is_a_503_and_stays_failed(
     assert stored["status"] == "failed"
     assert stored["detail"] == problem["detail"]
     assert stored["variants"][0]["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "path"),
+    [
+        (("policy", "travel_surcharge"), False, "policy.travel_surcharge"),
+        (("opportunities", 0, "demands", 0, "remote_ok"), 0, "opportunities[0].demands[0].remote_ok"),
+        (("horizon", "start"), 0, "horizon.start"),
+        (("staff", 0, "hourly_rate"), "150", "staff[0].hourly_rate"),
+    ],
+)
+def test_scalars_of_the_wrong_json_type_are_422_everywhere(
+    client: TestClient, where: tuple[str | int, ...], value: Any, path: str
+) -> None:
+    """Pydantic's lax mode would read `false` as 0 or `0` as a date; the OpenAPI document says otherwise."""
+
+    def spoil(request: dict[str, Any]) -> dict[str, Any]:
+        target: Any = request
+        for key in where[:-1]:
+            target = target[key] if key in target or isinstance(key, int) else target.setdefault(key, {})
+        target[where[-1]] = value
+        return request
+
+    scenario = small_scenario()
+    spoil(scenario["base"])
+    bodies = {
+        "/v1/plans": (spoil(small_request()), path),
+        "/v1/scenarios": (scenario, f"base.{path}"),
+        "/v1/recommendations": (
+            {"request": spoil(small_request()), "opportunity_id": "opp-C1", "demand_id": "erp"},
+            f"request.{path}",
+        ),
+    }
+    for endpoint, (body, expected) in bodies.items():
+        response = client.post(endpoint, json=body)
+        assert response.status_code == 422, (endpoint, response.text)
+        assert [e["path"] for e in response.json()["errors"]] == [expected], endpoint

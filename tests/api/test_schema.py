@@ -52,12 +52,21 @@ schema = schemathesis.openapi.from_dict(create_app(Settings(database_url="sqlite
 
 
 def _bounded(case: Any) -> None:
-    # Valid time limits go up to 600 s; a fuzzed request does not need more than 2 to be solved.
+    # Valid time limits go up to 600 s; a fuzzed request does not need more than 2 to be solved. The request
+    # is the body itself (plans), its `base` (scenarios) or its `request` (recommendations), whose `limit`
+    # re-solves are capped at 3 too. Only valid values are lowered, so invalid ones are still sent.
     body = case.body
-    if isinstance(body, dict) and isinstance(body.get("options"), dict):
-        limit = body["options"].get("time_limit_s")
-        if isinstance(limit, int | float) and not isinstance(limit, bool) and 2 < limit <= 600:
-            body["options"]["time_limit_s"] = 2
+    if not isinstance(body, dict):
+        return
+    for request in (body, body.get("base"), body.get("request")):
+        if isinstance(request, dict) and isinstance(request.get("options"), dict):
+            limit = request["options"].get("time_limit_s")
+            if isinstance(limit, int | float) and not isinstance(limit, bool) and 2 < limit <= 600:
+                request["options"]["time_limit_s"] = 2
+    resolves = body.get("limit")
+    valid = isinstance(resolves, int) and not isinstance(resolves, bool) and 3 < resolves <= 25
+    if isinstance(body.get("request"), dict) and valid:
+        body["limit"] = 3
 
 
 @schema.parametrize()

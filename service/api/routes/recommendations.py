@@ -53,7 +53,7 @@ router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
         "RecommendationRequest",
         {
             "slot": {"summary": "Who could run the CRM demo of opp-C1", "value": "small-recommendation-slot"},
-            "staff": {"summary": "Which slots suit Liu Yang (south-01), open or not", "value": "small-recommendation-staff"},
+            "staff": {"summary": "Slots that suit Liu Yang (south-01)", "value": "small-recommendation-staff"},
         },
     ),
 )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.api.body import json_document
+from service.api.body import json_document, reject_coerced_scalars
 from service.api.deps import ScenariosDep, SettingsDep, TenantDep
 from service.api.errors import NotFound, SolveFailed, ValidationFailed
 from service.api.openapi import json_body, json_response, problems
@@ -107,9 +107,15 @@ def scenario_problem(errors: Sequence[FieldError], document: Any) -> ValidationF
 def parse_body(body: bytes, content_type: str | None) -> ScenarioRequest:
     document = json_document(body, content_type)
     try:
-        return parse_scenario(document)
+        scenario = parse_scenario(document)
     except InvalidRequest as error:
         raise scenario_problem(error.errors, document) from None
+    try:
+        reject_coerced_scalars(document, scenario)
+    except ValidationFailed as problem:
+        errors = [FieldError(e["path"], e["message"], e["type"]) for e in problem.extensions["errors"]]
+        raise scenario_problem(errors, document) from None
+    return scenario
 
 
 @router.post(

@@ -504,12 +504,6 @@ def reason_truths(request: Mapping[str, Any] | Facts, key: Key) -> dict[str, tup
         ),
         default=float("inf"),
     )
-    truths["over_budget"] = (
-        not within_budget(strict_cost, budget),
-        f"cheapest member {cheapest_member:.2f} + cheapest eligible lead {cheapest_lead:.2f}; "
-        f"cheapest member with a fitting lead who also works {strict_cost:.2f}; budget {budget:.2f}",
-    )
-
     hpw = float(d["hours_per_week"])
     able = [
         s
@@ -517,6 +511,24 @@ def reason_truths(request: Mapping[str, Any] | Facts, key: Key) -> dict[str, tup
         if facts.staff[s].get("max_opportunities") != 0
         and all(facts.capacity[s][w] + HOURS_EPS >= hpw for w in facts.demand_weeks(key))
     ]
+    # The project's documented reading (README, "Unfilled reasons"), also accepted: when someone qualified
+    # has the hours, the budget is judged with the people who could do the work, members with the hours
+    # and leads who fit, each lead also paying for a demand of the deal they have the hours for.
+    working_cost = min(
+        (
+            facts.member_cost(m, key) + facts.lead_cost(lead, oid) + _lead_work_cost(facts, lead, m, key, True)
+            for m in able
+            for lead in able_leads
+        ),
+        default=float("inf"),
+    )
+    truths["over_budget"] = (
+        not within_budget(strict_cost, budget) or (bool(able) and not within_budget(working_cost, budget)),
+        f"cheapest member {cheapest_member:.2f} + cheapest eligible lead {cheapest_lead:.2f}; "
+        f"cheapest member with a fitting lead who also works {strict_cost:.2f}; "
+        f"the same among people with the hours {working_cost:.2f}; budget {budget:.2f}",
+    )
+
     truths["no_capacity"] = (not able, f"qualified people with {hpw:g}h free every week: {able}")
 
     # Slot by slot: the slots beyond the qualified count are `no_qualified_staff`; a slot that has a
@@ -530,16 +542,25 @@ def reason_truths(request: Mapping[str, Any] | Facts, key: Key) -> dict[str, tup
     return truths
 
 
-def _lead_work_cost(facts: Facts, lead: str, member: str, key: Key) -> float:
+def _lead_work_cost(facts: Facts, lead: str, member: str, key: Key, with_hours: bool = False) -> float:
     """What the lead adds in member cost when someone else takes the slot: their cheapest demand of the
-    opportunity (the same demand only when it has a second slot)."""
+    opportunity (the same demand only when it has a second slot); with `with_hours`, only demands the lead
+    has the hours for in an empty plan."""
     if lead == member:
         return 0.0
     oid = key[0]
     costs = [
         facts.member_cost(lead, (oid, d["id"]))
         for d in facts.opportunities[oid].get("demands", [])
-        if facts.qualifies(lead, (oid, d["id"])) and (d["id"] != key[1] or facts.headcount(key) >= 2)
+        if facts.qualifies(lead, (oid, d["id"]))
+        and (d["id"] != key[1] or facts.headcount(key) >= 2)
+        and (
+            not with_hours
+            or all(
+                facts.capacity[lead][w] + HOURS_EPS >= float(d["hours_per_week"])
+                for w in facts.demand_weeks((oid, d["id"]))
+            )
+        )
     ]
     return min(costs, default=float("inf"))
 

@@ -69,6 +69,43 @@ REGRESSIONS: dict[str, dict[str, Any]] = {
         "policy": {"lead_hours_per_week": 0},
         "options": {"time_limit_s": 10, "deterministic": True},
     },
+    # Found by a new-user trial: s6 is cheap but has 12 h a week for a 16 h demand; s4 has the hours but
+    # costs 1600 + 200 lead > 1500. Reported as no_lead; the documented reason is over_budget.
+    "only the people with the hours are over budget": {
+        "horizon": {"start": "2026-11-23", "weeks": 1},
+        "staff": [
+            {
+                "id": "s4",
+                "unit": {"kind": "local_office", "id": "office-east", "region": "east"},
+                "skills": {"erp": 3},
+                "hourly_rate": 100.0,
+                "capacity_hours": 40,
+                "can_lead": True,
+            },
+            {
+                "id": "s6",
+                "unit": {"kind": "local_office", "id": "office-east", "region": "east"},
+                "skills": {"erp": 3},
+                "hourly_rate": 50.0,
+                "capacity_hours": 12,
+                "can_lead": True,
+            },
+        ],
+        "opportunities": [
+            {
+                "id": "o0",
+                "grade": "C",
+                "region": "east",
+                "deal_value": 100_000,
+                "win_probability": 0.5,
+                "presales_budget": 1500,
+                "demands": [
+                    {"id": "d1", "skill": "erp", "min_level": 2, "hours_per_week": 16, "start_week": 0, "end_week": 0}
+                ],
+            }
+        ],
+        "options": {"time_limit_s": 10, "deterministic": True},
+    },
 }
 
 

@@ -24,6 +24,10 @@ def _money(cents: int) -> str:
     return f"{cents / COST_SCALE:,.2f}"
 
 
+def _weeks(first: int, last: int) -> str:
+    return f"week {first}" if first == last else f"every week {first}-{last}"
+
+
 def _hours(scaled: int) -> str:
     value = scaled / HOURS_SCALE
     return f"{value:g}"
@@ -56,7 +60,8 @@ def explain_unfilled(problem: Problem, solution: Solution | None) -> list[Unfill
             detail = (
                 "nobody passes skill, tier/region and exclusion rules (H1, H2, H9) for this demand"
                 if not qualified
-                else f"only {len(qualified)} qualified people for {slot.headcount} slots (H1, H2, H9)"
+                else f"only {len(qualified)} qualified {'person' if len(qualified) == 1 else 'people'} "
+                f"for {slot.headcount} slots (H1, H2, H9)"
             )
             found.append(UnfilledSlots(s, short, "no_qualified_staff", detail))
             open_slots -= short
@@ -78,23 +83,30 @@ def _reason(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[in
         return "no_lead", "nobody qualified for this opportunity may lead it (can_lead and lead_units, H5)"
     qualified = problem.qualified[s]
     budget = problem.budgets[opportunity]
-    # The budget is judged with leads who have the lead hours (a cheap lead on leave, or with a focus
-    # limit of 0, does not make the deal affordable), falling back to every eligible lead when none has.
+    # The budget is judged with the people who could do the work: members with the hours free and leads
+    # with the lead hours free (a cheap person on leave does not make the deal affordable). When nobody
+    # qualified has the hours, every qualified person and eligible lead counts.
     working = any(c.has_hours for c in qualified)
-    cheapest = _cheapest_staffing(problem, s, fitting_leads_only=True)
+    cheapest = _cheapest_staffing(problem, s, working_only=working)
     if cheapest is None:
-        cheapest = _cheapest_staffing(problem, s, fitting_leads_only=False)
+        cheapest = _cheapest_staffing(problem, s, working_only=False)
     if cheapest is not None and cheapest > budget:
+        unconstrained = _cheapest_staffing(problem, s, working_only=False)
+        caveat = (
+            "; cheaper qualified people lack the hours"
+            if working and unconstrained is not None and unconstrained < cheapest
+            else ""
+        )
         return (
             "over_budget",
-            f"the cheapest qualified person plus a lead (who must also work on the deal) costs {_money(cheapest)}, "
-            f"the budget is {_money(budget)} (H6)",
+            f"the cheapest qualified person with the hours plus a lead (who must also work on the deal) costs "
+            f"{_money(cheapest)}, the budget is {_money(budget)} (H6){caveat}",
         )
     if not working:
         return (
             "no_capacity",
-            f"no qualified person has {_hours(slot.hours_per_week)} h free in every week "
-            f"{slot.start_week}-{slot.end_week}, even before any other work (H3)",
+            f"no qualified person has {_hours(slot.hours_per_week)} h free in "
+            f"{_weeks(slot.start_week, slot.end_week)}, even before any other work (H3)",
         )
     if not problem.leads_by_opportunity[opportunity]:
         return (
@@ -112,16 +124,16 @@ def _lead_has_hours(problem: Problem, staff: int, opportunity: int) -> bool:
     return all(problem.capacity[staff][w] >= problem.lead_hours_per_week for w in range(window[0], window[1] + 1))
 
 
-def _cheapest_staffing(problem: Problem, s: int, *, fitting_leads_only: bool) -> int | None:
+def _cheapest_staffing(problem: Problem, s: int, *, working_only: bool) -> int | None:
     """Cost of the cheapest plan for this deal that fills slot `s` once, ignoring other work: a qualified
     member and a lead (H5: the lead also fills a slot of the deal, this one or another). With
-    `fitting_leads_only`, only leads with the lead hours free count. None when no such pair exists."""
+    `working_only`, only people with the hours free count. None when no such pair exists."""
     slot = problem.slots[s]
     opportunity = slot.opportunity
-    member_cost = {c.staff: c.cost for c in problem.qualified[s]}
+    member_cost = {c.staff: c.cost for c in problem.qualified[s] if c.has_hours or not working_only}
     best: int | None = None
     for lead, lead_cost in problem.lead_candidates[opportunity]:
-        if fitting_leads_only and not _lead_has_hours(problem, lead, opportunity):
+        if working_only and not _lead_has_hours(problem, lead, opportunity):
             continue
         # The lead's own cheapest slot of this deal other than this one (or this one if it has room for two).
         own = [
@@ -129,7 +141,7 @@ def _cheapest_staffing(problem: Problem, s: int, *, fitting_leads_only: bool) ->
             for other in problem.slots_by_opportunity[opportunity]
             if other != s or slot.headcount >= 2
             for c in problem.qualified[other]
-            if c.staff == lead
+            if c.staff == lead and (c.has_hours or not working_only)
         ]
         options = []
         if lead in member_cost:

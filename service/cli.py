@@ -28,6 +28,8 @@ def read_json(path: Path) -> Any:
     """Read a JSON file, turning every way it can fail into a one-line message."""
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise _fail(f"error: {path} is not UTF-8 text, so it cannot be a JSON request") from None
     except OSError as error:
         raise _fail(f"error: cannot read {path}: {error.strerror or error}") from None
     try:
@@ -35,6 +37,23 @@ def read_json(path: Path) -> Any:
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         raise _fail(f"error: {path} is not valid JSON: {error.msg} at {where}") from None
+
+
+def check_writable(path: Path | None) -> None:
+    """Fail before a long solve, not after it, when the output file cannot be written."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise _fail(f"error: {path} is a directory; give a file name for the plan")
+    if not path.parent.exists():
+        raise _fail(f"error: cannot write {path}: folder {path.parent} does not exist")
+
+
+def write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise _fail(f"error: cannot write {path}: {error.strerror or error}") from None
 
 
 def load_request(path: Path) -> AllocationRequest:
@@ -118,7 +137,7 @@ def solve(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the plan JSON to this file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON instead of the summary.")] = False,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", min=0.01, help="Override options.time_limit_s (seconds).")
+        float | None, typer.Option("--time-limit", min=0.01, max=600, help="Override options.time_limit_s (seconds).")
     ] = None,
     deterministic: Annotated[
         bool | None, typer.Option("--deterministic/--no-deterministic", help="Override options.deterministic.")
@@ -127,6 +146,7 @@ def solve(
     """Solve an allocation request and print a readable summary (or the plan JSON)."""
     from service.planning import make_plan
 
+    check_writable(output)
     request = load_request(request_file)
     if time_limit is not None:
         request.options.time_limit_s = time_limit
@@ -135,7 +155,7 @@ def solve(
     plan = make_plan(request)
     document = plan.model_dump_json(indent=2)
     if output is not None:
-        output.write_text(document + "\n", encoding="utf-8")
+        write_text(output, document + "\n")
     if as_json:
         typer.echo(document)
     else:

@@ -340,11 +340,25 @@ def format_path(loc: Iterable[str | int]) -> str:
 
 
 def errors_from_pydantic(error: ValidationError, prefix: Sequence[str | int] = ()) -> list[FieldError]:
-    found = []
-    for item in error.errors(include_url=False):
-        loc = [p for p in item["loc"] if not (isinstance(p, str) and (_is_union_tag(p) or p == "[key]"))]
-        found.append(FieldError(format_path([*prefix, *loc]), item["msg"], item["type"]))
-    return found
+    found: list[FieldError] = []
+    for detail in error.errors(include_url=False):
+        loc = [p for p in detail["loc"] if not (isinstance(p, str) and (_is_union_tag(p) or p == "[key]"))]
+        message = detail["msg"]
+        if detail["type"] == "model_type":
+            message = "must be a JSON object"
+        found.append(FieldError(format_path([*prefix, *loc]), message, detail["type"]))
+    # A field typed as a union (capacity_hours: number or list) fails once per member; when one member's
+    # error is about the value, the others' "wrong type" errors only confuse.
+    by_path: dict[str, list[FieldError]] = {}
+    for item in found:
+        by_path.setdefault(item.path, []).append(item)
+    kept: list[FieldError] = []
+    for item in found:
+        siblings = by_path[item.path]
+        if item.type.endswith("_type") and any(not other.type.endswith("_type") for other in siblings):
+            continue
+        kept.append(item)
+    return kept
 
 
 def _is_union_tag(part: str) -> bool:

@@ -69,3 +69,24 @@ def test_python_dash_m_service_works() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["objective"]["total_cost"] == 14800.0
+
+
+def test_binary_file_and_unwritable_output_fail_cleanly_before_solving(tmp_path: Path) -> None:
+    binary = tmp_path / "request.json"
+    binary.write_bytes(b"\xff\xfe\x00binary")
+    result = runner.invoke(app, ["solve", str(binary)])
+    assert result.exit_code == 2
+    assert "not UTF-8" in result.output
+    for target in (tmp_path / "missing-folder" / "plan.json", tmp_path):
+        result = runner.invoke(app, ["solve", str(EXAMPLE), "-o", str(target)])
+        assert result.exit_code == 2, result.output
+        assert "Plan status" not in result.output  # refused before solving
+        assert "Traceback" not in result.output
+
+
+def test_a_request_that_is_not_an_object_is_named_as_such(tmp_path: Path) -> None:
+    bad = tmp_path / "null.json"
+    bad.write_text("null")
+    result = runner.invoke(app, ["solve", str(bad)])
+    assert result.exit_code == 2
+    assert "(request): must be a JSON object" in result.output

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/presales-allocator.db"
+# The repository's scenarios/ folder, when the service runs from a checkout (not from an installed wheel).
+CHECKOUT_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def machine_cores() -> int:
@@ -71,6 +74,11 @@ class Settings(BaseSettings):
 
     max_request_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="Request bodies above get 413.")
     page_size_max: int = Field(default=100, ge=1)
+
+    scenario_dir: Path | None = Field(
+        default_factory=lambda: CHECKOUT_SCENARIOS if CHECKOUT_SCENARIOS.is_dir() else None,
+        description="Folder whose whatif-*.json files the director's page offers to run (SCENARIO_DIR).",
+    )
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True

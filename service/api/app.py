@@ -8,13 +8,12 @@ from contextlib import asynccontextmanager
 import structlog
 from anyio import to_thread
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 import service
 from service.api.errors import install_error_handlers
 from service.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.api.openapi import DESCRIPTION, install_openapi
-from service.api.routes import health, plans, recommendations, scenarios
+from service.api.routes import health, plans, recommendations, scenarios, ui
 from service.db.engine import make_engine, make_sessions
 from service.db.migrate import upgrade
 from service.jobs.pool import Limits, SolvePool
@@ -91,10 +90,8 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
     app.include_router(scenarios.router)
     app.include_router(recommendations.router)
     app.include_router(health.router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    app.include_router(ui.router)
+    app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
 
     install_openapi(app)
     return app

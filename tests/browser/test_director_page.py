@@ -3,6 +3,7 @@ read what the charts and the comparison show, and compare it with what the API s
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ from tests.browser.conftest import Server, ServerFactory
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 SCENARIO_FILE = "whatif-fast-growth.json"
+SMALL_SCENARIO = Path(__file__).resolve().parents[2] / "service" / "api" / "examples" / "small-scenario-request.json"
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "director-page.png"
 # A scenario of three 200-deal solves (5 s limit each, proven optimal in about 2 s) on two solver processes.
 SOLVE_TIMEOUT_MS = 120_000
@@ -164,6 +166,17 @@ def test_with_api_keys_the_page_asks_for_one_and_keeps_it(
     assert charts(page)["gantt"]["bars"] == len(plan["assignments"])
     assert page.locator("#comparison").is_hidden()
     assert page.locator("#plan-tiles").inner_text().count("optimal") == 1
+
+    # A scenario pasted as JSON runs with the key too, and the comparison names its variants.
+    scenario = json.loads(SMALL_SCENARIO.read_text(encoding="utf-8"))
+    page.click("#own-scenario summary")
+    page.fill("#scenario-json", json.dumps(scenario))
+    page.click("#run-scenario")
+    wait_until_done(page, 60_000)
+    headers = page.locator("#kpi-table thead th").all_inner_texts()
+    assert headers == ["Measure", "Base", *(v["name"] for v in scenario["variants"])]
+    assert page.locator(".variant[data-variant='0'] table.moves tbody tr").count() >= 1
+    assert "Sun Li" in page.locator(".variant[data-variant='0']").inner_text(), "the new hire is named"
 
     # The key survives a reload (localStorage); a wrong one is refused and said so.
     page.reload()

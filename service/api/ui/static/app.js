@@ -167,7 +167,7 @@
       }),
       api("/v1/plans?limit=50").then((page) => {
         fillSelect($("#stored-plan"), page.items.map((p) => [p.id,
-          `${when(p.created_at)} · ${STATUS_WORDS[p.status] ? p.status : p.status}` +
+          `${when(p.created_at)} · ${p.status}` +
           (p.covered_value != null ? ` · covered value ${moneyShort(p.covered_value)}, cost ${moneyShort(p.total_cost)}` : "") +
           ` · ${p.id.slice(0, 8)}`]), "No plans yet");
       }),
@@ -235,7 +235,7 @@
   }
 
   function sideWords(side, name) {
-    return `${name}: ${STATUS_WORDS[side.status] ? side.status : side.status}`;
+    return `${name}: ${side.status}`;
   }
 
   async function showScenario(id) {

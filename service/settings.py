@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     default_tenant: str = "default"
 
     solve_workers: int = Field(default_factory=machine_cores, ge=1, le=64, description="Long-lived solver processes.")
+    express_workers: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Extra solver processes that serve only small requests, so they never queue behind large jobs.",
+    )
+    express_max_bytes: int = Field(
+        default=65_536, ge=0, description="Requests up to this many bytes of JSON count as small (the express lane)."
+    )
     tenant_max_active_jobs: int = Field(
         default=4, ge=1, description="Queued plus running solves one tenant may have before 429."
     )

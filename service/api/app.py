@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 import structlog
 from anyio import to_thread
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 
 import service
 from service.api.errors import install_error_handlers
@@ -35,7 +37,7 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
         engine = make_engine(settings)
         await to_thread.run_sync(upgrade, engine, settings.database_schema)
         solve_pool = pool or SolvePool(
-            settings.solve_workers,
+            settings.solve_workers + settings.express_workers,
             limits=Limits(settings.watchdog_factor, settings.watchdog_min_grace_s, settings.cancel_grace_s),
         )
         if pool is None:
@@ -47,6 +49,9 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
             metrics,
             tenant_max_active_jobs=settings.tenant_max_active_jobs,
             job_max_attempts=settings.job_max_attempts,
+            # A pool handed in (tests, benchmarks) is used as it is; the app's own pool has the express lane.
+            express_workers=settings.express_workers if pool is None else 0,
+            express_max_bytes=settings.express_max_bytes,
         )
         app.state.engine = engine
         app.state.sessions = sessions
@@ -76,9 +81,20 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
         version=service.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from vendored assets: no CDN, so it works on a closed network
         redoc_url=None,
     )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API docs",
+            swagger_js_url=f"{ui.STATIC_PATH}/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{ui.STATIC_PATH}/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{ui.STATIC_PATH}/vendor/swagger-ui/favicon-32x32.png",
+        )
+
     app.state.settings = settings
     app.state.metrics = metrics
     app.dependency_overrides[get_settings] = lambda: settings

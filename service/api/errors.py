@@ -159,6 +159,10 @@ async def _handle_http(request: Request, error: Exception) -> JSONResponse:
     detail = error.detail if isinstance(error.detail, str) and error.detail != phrase else None
     if status == 404 and detail is None:
         detail = f"nothing at {request.url.path}"
+    if status == 405 and detail is None:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    if detail is None:
+        detail = phrase
     body = problem_body(status, slug, phrase, detail, request.url.path)
     return JSONResponse(body, status_code=status, headers=error.headers, media_type=PROBLEM_MEDIA_TYPE)
 

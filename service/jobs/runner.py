@@ -60,15 +60,16 @@ class TooManyActiveJobs(JobError):
         self.retry_after_s = retry_after_s
 
 
-def request_document(request: AllocationRequest) -> tuple[dict[str, Any], str]:
-    """The request as stored (defaults filled in) and the SHA-256 of its canonical JSON.
+def request_document(request: AllocationRequest) -> tuple[dict[str, Any], str, int]:
+    """The request as stored (defaults filled in), the SHA-256 of its canonical JSON and its size in bytes.
 
     Idempotency compares the canonical form, so key order, whitespace and spelled-out defaults do not
     make two requests with the same meaning differ.
     """
     document = request.model_dump(mode="json")
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return document, hashlib.sha256(canonical.encode()).hexdigest()
+    encoded = canonical.encode()
+    return document, hashlib.sha256(encoded).hexdigest(), len(encoded)
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,22 @@ class JobRunner:
         *,
         tenant_max_active_jobs: int,
         job_max_attempts: int,
+        express_workers: int = 0,
+        express_max_bytes: int = 65_536,
     ) -> None:
+        """`express_workers` of the pool's processes (the last ones) serve only small requests, at most
+        `express_max_bytes` of JSON, so that a CRM's small synchronous solves never wait behind large jobs."""
+        if not 0 <= express_workers < pool.size:
+            raise ValueError("the express lane needs at least one other solver process beside it")
         self._sessions = sessions
         self._pool = pool
         self._metrics = metrics
         self._tenant_max_active_jobs = tenant_max_active_jobs
         self._job_max_attempts = job_max_attempts
         self._queue: asyncio.Queue[str | _Transient] = asyncio.Queue()
+        self._express_queue: asyncio.Queue[str | _Transient] = asyncio.Queue()
+        self._express_workers = express_workers
+        self._express_max_bytes = express_max_bytes
         self._transients: set[_Transient] = set()
         self._transient_groups: dict[str, int] = {}
         self._queued: set[str] = set()
@@ -164,9 +174,13 @@ class JobRunner:
             self._enqueue(job_id)
         self._metrics.jobs_finished.labels("failed").inc(len(recovery.failed))
         self._metrics.jobs_finished.labels("cancelled").inc(len(recovery.cancelled))
+        general = len(self._pool.workers) - self._express_workers
         self._dispatchers = [
-            asyncio.create_task(self._dispatch(worker), name=f"dispatch-{worker.index}")
-            for worker in self._pool.workers
+            asyncio.create_task(
+                self._dispatch(worker, self._queue if i < general else self._express_queue),
+                name=f"dispatch-{worker.index}{'' if i < general else '-express'}",
+            )
+            for i, worker in enumerate(self._pool.workers)
         ]
 
     async def stop(self, timeout_s: float = 10.0) -> None:
@@ -205,6 +219,7 @@ class JobRunner:
         the same transaction, so what links the jobs (a scenario row) exists exactly when they do.
         """
         documents = await to_thread.run_sync(lambda: [request_document(r) for r in requests])
+        express = [self._is_small(size) for _, _, size in documents]
         lock = self._tenant_locks.setdefault(tenant, asyncio.Lock())
         async with lock:
             active = await self._db(lambda repo: repo.active(tenant))
@@ -213,7 +228,7 @@ class JobRunner:
             job_ids = [new_id() for _ in requests]
 
             def create(repo: JobRepository) -> T:
-                for job_id, request, (document, sha256) in zip(job_ids, requests, documents, strict=True):
+                for job_id, request, (document, sha256, _) in zip(job_ids, requests, documents, strict=True):
                     repo.create(
                         tenant=tenant,
                         request_body=document,
@@ -225,8 +240,8 @@ class JobRunner:
 
             recorded = await self._db(create)
         log.info("jobs.queued", job_ids=job_ids, tenant=tenant)
-        for job_id in job_ids:
-            self._enqueue(job_id)
+        for job_id, small in zip(job_ids, express, strict=True):
+            self._enqueue(job_id, express=small)
         return job_ids, recorded
 
     @contextlib.asynccontextmanager
@@ -255,7 +270,7 @@ class JobRunner:
             return SolveOutcome(None, "the server is stopping", 0.0)
         transient = _Transient(request_json, time_limit_s, asyncio.get_running_loop().create_future())
         self._transients.add(transient)
-        self._queue.put_nowait(transient)
+        self._queue_for(len(request_json.encode())).put_nowait(transient)
         try:
             return await asyncio.shield(transient.outcome)
         finally:
@@ -263,7 +278,7 @@ class JobRunner:
             self._transients.discard(transient)
 
     async def submit(self, tenant: str, request: AllocationRequest, idempotency_key: str | None = None) -> Submission:
-        document, sha256 = await to_thread.run_sync(request_document, request)
+        document, sha256, size = await to_thread.run_sync(request_document, request)
         lock = self._tenant_locks.setdefault(tenant, asyncio.Lock())
         async with lock:  # one tenant's cap check and insert happen one at a time
             if idempotency_key is not None:
@@ -292,8 +307,9 @@ class JobRunner:
                 if replay is None:
                     raise
                 return replay
-        log.info("job.queued", job_id=job_id, tenant=tenant, time_limit_s=request.options.time_limit_s)
-        self._enqueue(job_id)
+        express = self._is_small(size)
+        log.info("job.queued", job_id=job_id, tenant=tenant, time_limit_s=request.options.time_limit_s, express=express)
+        self._enqueue(job_id, express=express)
         return Submission(job_id, replayed=False)
 
     async def view(self, tenant: str, job_id: str) -> JobView | None:
@@ -344,17 +360,23 @@ class JobRunner:
 
     # ------------------------------------------------------------------ dispatching
 
-    def _enqueue(self, job_id: str) -> None:
+    def _is_small(self, size_bytes: int) -> bool:
+        return self._express_workers > 0 and size_bytes <= self._express_max_bytes
+
+    def _queue_for(self, size_bytes: int) -> asyncio.Queue[str | _Transient]:
+        return self._express_queue if self._is_small(size_bytes) else self._queue
+
+    def _enqueue(self, job_id: str, *, express: bool = False) -> None:
         self._queued.add(job_id)
         self._metrics.queue_depth.set(len(self._queued))
-        self._queue.put_nowait(job_id)
+        (self._express_queue if express else self._queue).put_nowait(job_id)
 
     def _notify(self, job_id: str) -> None:
         event = self._finished.pop(job_id, None)
         if event is not None:
             event.set()
 
-    async def _dispatch(self, worker: SolveWorker) -> None:
+    async def _dispatch(self, worker: SolveWorker, queue: asyncio.Queue[str | _Transient]) -> None:
         loop = asyncio.get_running_loop()
         failed_starts = 0
         while True:
@@ -369,7 +391,7 @@ class JobRunner:
                 await asyncio.sleep(min(30.0, 2.0**failed_starts))
             else:
                 failed_starts = 0
-            item = await self._queue.get()
+            item = await queue.get()
             if isinstance(item, _Transient):
                 await self._solve_transient(worker, item)
                 continue

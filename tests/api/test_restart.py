@@ -80,7 +80,7 @@ def process_gone(pid: int) -> bool:
 def server_env(database_target: DatabaseTarget) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("API_KEYS", "DATABASE_URL", "DATABASE_SCHEMA")}
     env.update(database_target.env)
-    env.update({"SOLVE_WORKERS": "1", "LOG_JSON": "true", "PYTHONUNBUFFERED": "1"})
+    env.update({"SOLVE_WORKERS": "1", "EXPRESS_WORKERS": "0", "LOG_JSON": "true", "PYTHONUNBUFFERED": "1"})
     env["PYTHONPATH"] = str(ROOT)
     return env
 

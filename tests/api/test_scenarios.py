@@ -254,6 +254,9 @@ def test_a_scenario_counts_as_one_solve_against_the_tenant_cap(make_client: Clie
     assert refused.status_code == 429
     assert refused.headers["retry-after"]
     ids = [accepted.json()["base"]["plan_id"], *(v["plan_id"] for v in accepted.json()["variants"])]
+    # Cancel only once both are solving: a job cancelled while still queued has no plan to keep.
+    for plan_id in ids:
+        wait_for_status(client, plan_id, is_running, timeout_s=60)
     for plan_id in ids:
         client.delete(f"/v1/plans/{plan_id}")
     for plan_id in ids:

@@ -141,7 +141,6 @@ def improve(
 
     local = model.clone()
     bound_thread = threading.Thread(target=run_bound, daemon=True)
-    bound_thread.start()
 
     index_of = [var.index for var in variables.assign] + [var.index for var in variables.lead]
     owner: list[int] = [problem.slots[pair.slot].opportunity for pair in problem.pairs]
@@ -174,7 +173,15 @@ def improve(
         )
 
     best = start
-    best_value = _score(objective, current_values(start))
+    start_values = current_values(start)
+    best_value = _score(objective, start_values)
+    # The whole-model search starts from the plan we have: with a solution its status is at least
+    # FEASIBLE, so the bound it proves can be reported even if it never finds a better plan.
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    for index, value in start_values.items():
+        model.proto.solution_hint.vars.append(index)
+        model.proto.solution_hint.values.append(value)
+    bound_thread.start()
     if on_solution is not None:
         on_solution(time.perf_counter() - started, float(best_value))
 

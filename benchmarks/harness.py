@@ -190,3 +190,26 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def label_note(label: str | None) -> str:
     """A line that says what kind of run made a table (e.g. smoke figures on a busy machine)."""
     return f"_Run label: **{label}**._\n\n" if label else ""
+
+
+def best_known_path(size: Size, out_dir: Path = RESULTS_DIR) -> Path:
+    return out_dir / f"best-known-{size}.json"
+
+
+def load_best_known(size: Size, out_dir: Path = RESULTS_DIR) -> dict[str, Json]:
+    """Instance name -> its best known entry; empty when no long run was made."""
+    for directory in (out_dir, RESULTS_DIR):
+        path = best_known_path(size, directory)
+        if path.exists():
+            entries: dict[str, Json] = json.loads(path.read_text(encoding="utf-8"))["instances"]
+            return entries
+    return {}
+
+
+def below_best_known(instance: str, covered_value: float, best: dict[str, Json]) -> float | None:
+    """How far (relative, 0.01 = 1 %) a covered value is below the instance's best known one."""
+    entry = best.get(instance)
+    if entry is None or entry["covered_value"] <= 0:
+        return None
+    best_value = float(entry["covered_value"])
+    return (best_value - covered_value) / best_value

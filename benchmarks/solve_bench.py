@@ -18,7 +18,9 @@ from benchmarks.harness import (
     RESULTS_DIR,
     Instance,
     Json,
+    below_best_known,
     label_note,
+    load_best_known,
     load_instance,
     machine,
     markdown_table,
@@ -117,7 +119,12 @@ def size_summary(rows: Sequence[Json]) -> Json:
     }
 
 
-def table(size: Size, rows: Sequence[Json], totals: Json, label: str | None) -> str:
+def _percent(fraction: float | None) -> str | None:
+    return None if fraction is None else f"{100 * fraction:.2f}"
+
+
+def table(size: Size, rows: Sequence[Json], totals: Json, label: str | None, out_dir: Path = RESULTS_DIR) -> str:
+    """The markdown table; "below best known" compares with benchmarks/best_known.py's long runs."""
     header = [
         "instance",
         "pairs",
@@ -131,7 +138,9 @@ def table(size: Size, rows: Sequence[Json], totals: Json, label: str | None) -> 
         "covered value",
         "bound",
         "gap %",
+        "below best known %",
     ]
+    best = load_best_known(size, out_dir)
     body: list[list[Any]] = [
         [
             row["instance"],
@@ -146,6 +155,7 @@ def table(size: Size, rows: Sequence[Json], totals: Json, label: str | None) -> 
             row["covered_value"],
             row["bound"],
             f"{100 * row['gap']:.3f}",
+            _percent(below_best_known(row["instance"], row["covered_value"], best)),
         ]
         for row in rows
     ]
@@ -164,6 +174,7 @@ def table(size: Size, rows: Sequence[Json], totals: Json, label: str | None) -> 
                 "",
                 "",
                 f"{100 * totals['gap'][q]:.3f}",
+                "",
             ]
         )
     statuses = ", ".join(f"{count} {status}" for status, count in totals["status"].items())
@@ -195,7 +206,10 @@ def run_size(size: Size, seeds: Sequence[int], args: argparse.Namespace) -> tupl
     totals = size_summary(rows)
     payload = {"benchmark": "solve", "size": size, "label": args.label, "machine": machine(), "summary": totals}
     payload["instances"] = rows
-    return payload, table(size, rows, totals, args.label)
+    best = load_best_known(size, args.out)
+    for row in rows:
+        row["below_best_known"] = below_best_known(row["instance"], row["covered_value"], best)
+    return payload, table(size, rows, totals, args.label, args.out)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -174,6 +174,26 @@ class PlannedAssignment(ContractModel):
     staff_id: Id
 
 
+class LeadChoice(ContractModel):
+    """The lead of one opportunity in an earlier plan."""
+
+    opportunity_id: Id
+    staff_id: Id
+
+
+class WarmStart(ContractModel):
+    """A plan to start from (an extension of the contract; scenario variants get their base plan here).
+
+    It changes no objective level: the solver uses it as its first hint and, among the plans equal on all
+    three levels (covered value, changes, cost), returns one that keeps as many of these assignments and
+    leads as it can find in the time limit. Entries that do not fit this request (a person or demand that
+    is not in it, a pair that breaks a rule) are ignored, since the plan may come from another request.
+    """
+
+    assignments: list[PlannedAssignment] = Field(default_factory=list, max_length=MAX_OPPORTUNITIES * 10)
+    leads: list[LeadChoice] = Field(default_factory=list, max_length=MAX_OPPORTUNITIES)
+
+
 class Options(ContractModel):
     time_limit_s: float = Field(default=10.0, gt=0, le=MAX_TIME_LIMIT_S, allow_inf_nan=False)
     deterministic: bool = False
@@ -181,6 +201,11 @@ class Options(ContractModel):
         default=None, ge=1, le=16, description="CP-SAT workers; by default chosen from the instance size."
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    warm_start: WarmStart | None = Field(
+        default=None,
+        description="A plan to start from, e.g. a scenario's base plan: a hint and the final tie-break "
+        "among equally good plans; it changes no objective level.",
+    )
 
 
 class AllocationRequest(ContractModel):
@@ -286,10 +311,16 @@ class PinConflict(ContractModel):
 
 
 class Explanation(ContractModel):
-    """Why a plan is infeasible: the smallest set of pins and fixed leads found that cannot hold together."""
+    """Why a plan is infeasible: the smallest set of pins and fixed leads found that cannot hold together,
+    and which rules are to blame."""
 
     detail: str
     conflicting: list[PinConflict]
+    broken_rules: list[Literal["capacity", "slots", "lead", "budget", "focus"]] = Field(
+        default_factory=list,
+        description="Each rule (H3 capacity, H4 slots, H5 lead, H6 budget, H7 focus) that, lifted alone, would "
+        "let the pins hold; empty when they break several rules at once.",
+    )
 
 
 class Plan(ContractModel):

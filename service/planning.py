@@ -57,6 +57,15 @@ def make_plan(
     return build_plan(request, problem, result, compile_ms=compile_ms, started=started)
 
 
+_RULE_LABELS = {
+    "capacity": "H3 capacity",
+    "slots": "H4 slots",
+    "lead": "H5 lead",
+    "budget": "H6 budget",
+    "focus": "H7 focus",
+}
+
+
 def _without_innocent_leads(request: AllocationRequest, problem: Problem, conflict: Conflict) -> Conflict:
     """Keep a fixed lead in the explanation only if the conflicting pins can hold once it is lifted."""
     core = {
@@ -258,9 +267,12 @@ def build_plan(
             else f"{c.staff_id} as lead of {c.opportunity_id}"
             for c in conflicting
         )
+        blamed = result.conflict.broken_rules
+        rules = " or ".join(_RULE_LABELS[r] for r in blamed) if blamed else "several of H3-H7 at once"
         explanation = Explanation(
-            detail=f"these pins cannot hold together under rules H3-H7: {named}",
+            detail=f"these pins cannot hold together: {named}; they break {rules}",
             conflicting=conflicting,
+            broken_rules=list(blamed),
         )
 
     total_ms = round((time.perf_counter() - started) * 1000)

@@ -15,7 +15,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ortools.sat.python import cp_model
 from pydantic import Field, ValidationError
 
 from service import costing
@@ -39,21 +38,11 @@ from service.contract import (
     semantic_errors,
 )
 from service.planning import make_plan
-from service.solver.model import HARD_RULES, add_budget, add_capacity, add_focus, add_one_lead, add_slots, build_model
-from service.solver.problem import compile_problem
 
 MAX_LIMIT = 25
 Reason = Literal["capacity", "slots", "lead", "budget", "focus", "pins"]
 PlanSolver = Callable[[AllocationRequest], Plan]
 
-# The rule each reason stands for, in the model: dropping it alone is what makes an infeasible pin feasible.
-_RULE_OF_REASON: dict[Reason, Callable[..., None]] = {
-    "capacity": add_capacity,  # H3
-    "slots": add_slots,  # H4
-    "lead": add_one_lead,  # H5
-    "budget": add_budget,  # H6
-    "focus": add_focus,  # H7
-}
 _RULE_NAMES: dict[Reason, str] = {
     "capacity": "H3 capacity",
     "slots": "H4 slots",
@@ -629,15 +618,17 @@ class _Context:
         else:
             futures = [executor.submit(solve_request, r.model_dump_json()) for r in requests]
             plans = [Plan.model_validate_json(f.result()) for f in futures]
-        for choice, request, plan in zip(chosen, requests, plans, strict=True):
+        for choice, plan in zip(chosen, plans, strict=True):
             choice.plan = plan
             choice.exact = plan.status == "optimal" and self.baseline.status == "optimal"
             if plan.status == "infeasible":
-                reasons, detail = diagnose(request)
-                choice.reasons.extend(reasons)
-                choice.details.append(plan.explanation.detail if plan.explanation else detail)
-                if detail and plan.explanation:
-                    choice.details.append(detail)
+                # The solve that found the pin infeasible also found which rules are to blame (on the
+                # solver process when run on the pool): nothing is solved here.
+                blamed = plan.explanation.broken_rules if plan.explanation else []
+                choice.reasons.extend(blamed or ["pins"])
+                choice.details.append(
+                    plan.explanation.detail if plan.explanation else "the pins break several rules at once"
+                )
         for choice in choices:
             if (choice.on_slot or choice.pinned) and not choice.reasons:
                 choice.exact = self.baseline.status == "optimal"
@@ -646,29 +637,6 @@ class _Context:
     def _pinned(self, choice: _Choice) -> AllocationRequest:
         opportunity = self.request.opportunities[choice.opportunity]
         return pinned_request(self.request, opportunity.id, choice.demand.id, self.request.staff[choice.staff].id)
-
-
-def diagnose(request: AllocationRequest, time_limit_s: float = 2.0) -> tuple[list[Reason], str]:
-    """Why an infeasible request is infeasible: each rule (H3-H7) whose removal alone makes it feasible."""
-    problem = compile_problem(request)
-    found: list[Reason] = []
-    for reason, rule in _RULE_OF_REASON.items():
-        model, _ = build_model(problem, rules=tuple(r for r in HARD_RULES if r is not rule))
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = time_limit_s
-        if solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            found.append(reason)
-    if not found:
-        return ["pins"], "the pins break several rules at once (H3-H7 together)"
-    names = {
-        "capacity": "H3 capacity",
-        "slots": "H4 slots",
-        "lead": "H5 lead",
-        "budget": "H6 budget",
-        "focus": "H7 focus",
-    }
-    return found, "breaks " + " or ".join(names[r] for r in found)
 
 
 __all__ = [
@@ -681,7 +649,6 @@ __all__ = [
     "StaffRecommendations",
     "answer",
     "best_slots_for",
-    "diagnose",
     "parse_recommendation_request",
     "pinned_request",
     "recommend",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import param_study, peers, plots, solve_bench
+from benchmarks import best_known, param_study, peers, plots, solve_bench
 from benchmarks.harness import load_instance, percentile
 from benchmarks.load.config import LoadConfig
 from service.solver.greedy import greedy
@@ -105,6 +105,23 @@ def test_peers_compare_on_the_same_instance(results: Path) -> None:
         assert value <= lp_bound * (1 + 1e-9)
     assert row["cp_sat"]["covered_value"] >= row["greedy"]["covered_value"]
     assert row["compare"]["cp_sat_gap_to_lp_pct"] >= 0
+
+
+def test_best_known_keeps_the_best_long_run_and_solve_bench_compares_with_it(tmp_path: Path) -> None:
+    common = ["--sizes", "S", "--seeds", "1", "--out", str(tmp_path), "--label", "test"]
+    assert best_known.main([*common, "--time-limit", "2"]) == 0
+    first = json.loads((tmp_path / "best-known-S.json").read_text())["instances"]["S-0"]
+    assert first["covered_value"] > 0
+    # A shorter run cannot lower what is known.
+    assert best_known.main([*common, "--time-limit", "0.05"]) == 0
+    again = json.loads((tmp_path / "best-known-S.json").read_text())["instances"]["S-0"]
+    assert again["covered_value"] >= first["covered_value"]
+    assert solve_bench.main([*common, "--time-limit", "2"]) == 0
+    [row] = json.loads((tmp_path / "solve-S.json").read_text())["instances"]
+    assert row["below_best_known"] == pytest.approx(
+        (again["covered_value"] - row["covered_value"]) / again["covered_value"]
+    )
+    assert "below best known %" in (tmp_path / "solve-S.md").read_text()
 
 
 def test_plots_draw_from_the_results(results: Path, tmp_path: Path) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.internal.conjecture import engine
 
 from tests.checker import check_plan, close, effective_policy
@@ -198,3 +200,36 @@ def test_relaxing_never_lowers_covered_value(request: dict[str, Any]) -> None:
     n = max(len(first["assignments"]), 1)
     slack = 0.01 * n + 1e-6 * abs(first["objective"]["covered_value"])
     assert second["objective"]["covered_value"] >= first["objective"]["covered_value"] - slack, why
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=HEALTH, phases=PHASES)
+@given(small_requests(), st.randoms(use_true_random=False))
+def test_a_warm_start_changes_no_objective_level(request: dict[str, Any], rng: random.Random) -> None:
+    """options.warm_start (any plan, even one that breaks rules here) is only a hint and a tie-break:
+    the plan is as good on covered value, changes and cost as without it, and passes the checker."""
+    first = solve(request)
+    if first["status"] != "optimal":
+        return
+    people = [p["id"] for p in request["staff"]]
+    warm_assignments = [
+        {"opportunity_id": o["id"], "demand_id": d["id"], "staff_id": rng.choice(people)}
+        for o in request["opportunities"]
+        for d in o["demands"]
+        if people and rng.random() < 0.6
+    ]
+    warm_leads = [
+        {"opportunity_id": o["id"], "staff_id": rng.choice(people)}
+        for o in request["opportunities"]
+        if people and rng.random() < 0.5
+    ]
+    warm = copy.deepcopy(request)
+    warm.setdefault("options", {})["warm_start"] = {"assignments": warm_assignments, "leads": warm_leads}
+    second = solve(warm)
+    why = _describe(warm, second) + f"\nwithout the warm start: {first['objective']}"
+    assert second["status"] == "optimal", why
+    report = check_plan(warm, second)
+    assert report.violations == [], "\n".join(report.violations) + why
+    assert second["objective"]["changes"] == first["objective"]["changes"], why
+    n = max(len(first["assignments"]), 1)
+    assert abs(second["objective"]["covered_value"] - first["objective"]["covered_value"]) <= 0.01 * n, why
+    assert abs(second["objective"]["total_cost"] - first["objective"]["total_cost"]) <= 0.01 * n, why

@@ -60,6 +60,8 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     attempts: Mapped[int] = mapped_column(default=0)
     detail: Mapped[str | None] = mapped_column(Text)
+    # A job that starts only once this one has ended, warm-started from its plan (a scenario's variants).
+    after_job_id: Mapped[str | None] = mapped_column(RowId)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]

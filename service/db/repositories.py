@@ -7,7 +7,7 @@ import binascii
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -84,15 +84,18 @@ class ClaimedJob:
     time_limit_s: float
     cancel_requested: bool
     attempts: int
+    after_job_id: str | None = None
 
 
 @dataclass(frozen=True)
 class Recovery:
-    """What start-up did with jobs an earlier process left unfinished."""
+    """What start-up did with jobs an earlier process left unfinished. `waiting` maps a job whose
+    predecessor (`after_job_id`) is itself requeued to that predecessor: it is queued but starts later."""
 
     requeued: list[str]
     failed: list[str]
     cancelled: list[str]
+    waiting: dict[str, str] = field(default_factory=dict)
 
 
 class JobRepository:
@@ -110,8 +113,10 @@ class JobRepository:
         time_limit_s: float,
         idempotency_key: str | None = None,
         job_id: str | None = None,
+        after_job_id: str | None = None,
     ) -> Job:
-        """Store a request and its queued job (and the idempotency key); a reused key raises IntegrityError."""
+        """Store a request and its queued job (and the idempotency key); a reused key raises IntegrityError.
+        With `after_job_id` the job starts only once that job has ended."""
         request = StoredRequest(id=new_id(), tenant=tenant, body=request_body, body_sha256=body_sha256)
         job = Job(
             id=job_id or new_id(),
@@ -121,6 +126,7 @@ class JobRepository:
             time_limit_s=time_limit_s,
             cancel_requested=False,
             attempts=0,
+            after_job_id=after_job_id,
         )
         self.session.add(request)
         self.session.flush()
@@ -195,7 +201,26 @@ class JobRepository:
         job.attempts += 1
         job.started_at = utcnow()
         job.detail = None
-        return ClaimedJob(job.id, job.tenant, job.request.body, job.time_limit_s, job.cancel_requested, job.attempts)
+        return ClaimedJob(
+            job.id,
+            job.tenant,
+            job.request.body,
+            job.time_limit_s,
+            job.cancel_requested,
+            job.attempts,
+            job.after_job_id,
+        )
+
+    def plan_body(self, job_id: str) -> dict[str, Any] | None:
+        """The stored plan of a job, whatever its tenant (the job runner's own lookup), or None."""
+        plan = self.session.get(StoredPlan, job_id)
+        return plan.body if plan is not None else None
+
+    def replace_request(self, job_id: str, body: dict[str, Any], body_sha256: str) -> None:
+        """Store what a job is really solving, e.g. a variant's request once its warm start is known."""
+        job = self.session.scalars(select(Job).where(Job.id == job_id).options(selectinload(Job.request))).one()
+        job.request.body = body
+        job.request.body_sha256 = body_sha256
 
     def finish(self, job_id: str, plan: dict[str, Any]) -> Job | None:
         """running -> done with its plan, marked cancelled when a cancel cut the solve short.
@@ -290,6 +315,10 @@ class JobRepository:
             else:
                 job.status, job.started_at = "queued", None
                 recovery.requeued.append(job.id)
+        requeued = set(recovery.requeued)
+        for job in jobs:
+            if job.id in requeued and job.after_job_id in requeued:
+                recovery.waiting[job.id] = job.after_job_id
         return recovery
 
     def _locked(self, job_id: str) -> Job | None:

@@ -25,12 +25,13 @@ from anyio import to_thread
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.contract import AllocationRequest
+from service.contract import AllocationRequest, Plan
 from service.db.base import utcnow
 from service.db.models import Job
 from service.db.repositories import CUT_SHORT, JobRepository, new_id
 from service.jobs.pool import SolveJob, SolveOutcome, SolvePool, SolveWorker
 from service.observability import Metrics
+from service.whatif import warm_started
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +59,12 @@ class TooManyActiveJobs(JobError):
         super().__init__(f"this tenant already has {limit} solves queued or running, the most allowed")
         self.limit = limit
         self.retry_after_s = retry_after_s
+
+
+def warm_started_document(body: dict[str, Any], plan: dict[str, Any]) -> tuple[dict[str, Any], str, int]:
+    """A stored request with a stored plan as its `options.warm_start`, as request_document() gives it."""
+    request = AllocationRequest.model_validate(body)
+    return request_document(warm_started(request, Plan.model_validate(plan)))
 
 
 def request_document(request: AllocationRequest) -> tuple[dict[str, Any], str, int]:
@@ -151,6 +158,8 @@ class JobRunner:
         self._transients: set[_Transient] = set()
         self._transient_groups: dict[str, int] = {}
         self._queued: set[str] = set()
+        # Jobs waiting for another to end (a scenario's variants for its base): predecessor -> [(job, express)].
+        self._held: dict[str, list[tuple[str, bool]]] = {}
         self._cancel_tokens: dict[str, threading.Event] = {}
         self._finished: dict[str, asyncio.Event] = {}
         self._tenant_locks: dict[str, asyncio.Lock] = {}
@@ -171,7 +180,10 @@ class JobRunner:
                 cancelled=recovery.cancelled,
             )
         for job_id in recovery.requeued:
-            self._enqueue(job_id)
+            if job_id in recovery.waiting:
+                self._held.setdefault(recovery.waiting[job_id], []).append((job_id, False))
+            else:
+                self._enqueue(job_id)
         self._metrics.jobs_finished.labels("failed").inc(len(recovery.failed))
         self._metrics.jobs_finished.labels("cancelled").inc(len(recovery.cancelled))
         general = len(self._pool.workers) - self._express_workers
@@ -211,12 +223,16 @@ class JobRunner:
         tenant: str,
         requests: Sequence[AllocationRequest],
         record: Callable[[Session, list[str]], T],
+        *,
+        warm_start_from_first: bool = False,
     ) -> tuple[list[str], T]:
         """Queue one job per request, all or none, for one piece of work such as a scenario's variants.
 
         The group counts as one solve against the tenant's cap: it is admitted while the tenant has fewer
         than the cap queued or running, and all its jobs are queued then. `record(session, job_ids)` runs in
-        the same transaction, so what links the jobs (a scenario row) exists exactly when they do.
+        the same transaction, so what links the jobs (a scenario row) exists exactly when they do. With
+        `warm_start_from_first`, the other jobs start once the first has ended, each with the first one's
+        plan as its `options.warm_start` (stored in its request), and then run in parallel.
         """
         documents = await to_thread.run_sync(lambda: [request_document(r) for r in requests])
         express = [self._is_small(size) for _, _, size in documents]
@@ -227,21 +243,29 @@ class JobRunner:
                 raise TooManyActiveJobs(self._tenant_max_active_jobs, _retry_after(active))
             job_ids = [new_id() for _ in requests]
 
+            after = job_ids[0] if warm_start_from_first else None
+
             def create(repo: JobRepository) -> T:
-                for job_id, request, (document, sha256, _) in zip(job_ids, requests, documents, strict=True):
+                for i, (job_id, request, (document, sha256, _)) in enumerate(
+                    zip(job_ids, requests, documents, strict=True)
+                ):
                     repo.create(
                         tenant=tenant,
                         request_body=document,
                         body_sha256=sha256,
                         time_limit_s=request.options.time_limit_s,
                         job_id=job_id,
+                        after_job_id=after if i > 0 else None,
                     )
                 return record(repo.session, job_ids)
 
             recorded = await self._db(create)
-        log.info("jobs.queued", job_ids=job_ids, tenant=tenant)
-        for job_id, small in zip(job_ids, express, strict=True):
-            self._enqueue(job_id, express=small)
+        log.info("jobs.queued", job_ids=job_ids, tenant=tenant, after=after)
+        for i, (job_id, small) in enumerate(zip(job_ids, express, strict=True)):
+            if after is not None and i > 0:
+                self._held.setdefault(after, []).append((job_id, small))
+            else:
+                self._enqueue(job_id, express=small)
         return job_ids, recorded
 
     @contextlib.asynccontextmanager
@@ -349,6 +373,7 @@ class JobRunner:
             self._metrics.jobs_finished.labels("cancelled").inc()
             log.info("job.cancelled", job_id=job_id, tenant=tenant, was="queued")
             self._notify(job_id)
+            self._release(job_id)
             return "cancelled"
         if before == "running":
             token = self._cancel_tokens.get(job_id)
@@ -370,6 +395,22 @@ class JobRunner:
         self._queued.add(job_id)
         self._metrics.queue_depth.set(len(self._queued))
         (self._express_queue if express else self._queue).put_nowait(job_id)
+
+    def _release(self, job_id: str) -> None:
+        """Queue the jobs that waited for this one to end (they start without a warm start if it has no plan)."""
+        if self._stopping:
+            return  # still queued in the database: the next start-up holds or queues them again
+        for waiting, express in self._held.pop(job_id, []):
+            self._enqueue(waiting, express=express)
+
+    async def _warm_started_request(self, job_id: str, body: dict[str, Any], after_job_id: str) -> dict[str, Any]:
+        """The request with its predecessor's plan as `options.warm_start`, stored as the job's request."""
+        plan = await self._db(lambda repo: repo.plan_body(after_job_id))
+        if plan is None:
+            return body
+        document, sha256, _ = await to_thread.run_sync(warm_started_document, body, plan)
+        await self._db(lambda repo: repo.replace_request(job_id, document, sha256))
+        return document
 
     def _notify(self, job_id: str) -> None:
         event = self._finished.pop(job_id, None)
@@ -418,7 +459,10 @@ class JobRunner:
                         attempt=claimed.attempts,
                         time_limit_s=claimed.time_limit_s,
                     )
-                    job = SolveJob(job_id, json.dumps(claimed.request_body), claimed.time_limit_s)
+                    body = claimed.request_body
+                    if claimed.after_job_id is not None:
+                        body = await self._warm_started_request(job_id, body, claimed.after_job_id)
+                    job = SolveJob(job_id, json.dumps(body), claimed.time_limit_s)
                     restarts = worker.restarts
                     self.solves_started += 1
                     outcome = await loop.run_in_executor(self._executor, worker.run, job, token)
@@ -430,6 +474,7 @@ class JobRunner:
             finally:
                 self._cancel_tokens.pop(job_id, None)
                 self._metrics.jobs_in_flight.set(len(self._cancel_tokens))
+                self._release(job_id)
             self._notify(job_id)
 
     async def _solve_transient(self, worker: SolveWorker, transient: _Transient) -> None:

@@ -151,7 +151,9 @@ class ScenarioRunner:
             )
             return created.id
 
-        _, scenario_id = await self._runner.submit_group(tenant, [scenario.base, *requests], record)
+        _, scenario_id = await self._runner.submit_group(
+            tenant, [scenario.base, *requests], record, warm_start_from_first=True
+        )
         log.info("scenario.queued", scenario_id=scenario_id, tenant=tenant, variants=len(names))
         self._watch(tenant, scenario_id)
         view = await self.view(tenant, scenario_id)

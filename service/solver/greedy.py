@@ -7,6 +7,7 @@ baseline the benchmarks compare against. Every plan it returns satisfies H1-H9.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.solver.problem import Problem
@@ -48,8 +49,12 @@ class _Ledger:
             self.used[staff][w] -= hours
 
 
-def greedy(problem: Problem) -> Solution | None:
-    """Staff opportunities in order of value; None only when the pins cannot be honoured this way."""
+def greedy(problem: Problem, prefer: Solution | None = None) -> Solution | None:
+    """Staff opportunities in order of value; None only when the pins cannot be honoured this way.
+
+    With `prefer` (a plan to start from, such as a scenario's base plan mapped onto this problem), its
+    opportunities come first, each under its preferred lead with its preferred people where they still fit,
+    so that the result stays close to that plan."""
     ledger = _Ledger(problem)
     pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]] = defaultdict(list)
     for p, pair in enumerate(problem.pairs):
@@ -62,9 +67,15 @@ def greedy(problem: Problem) -> Solution | None:
     pinned_by_opportunity: dict[int, list[int]] = defaultdict(list)
     for p in problem.pinned_pairs:
         pinned_by_opportunity[problem.slots[problem.pairs[p].slot].opportunity].append(p)
+    preferred_by_opportunity: dict[int, list[int]] = defaultdict(list)
+    preferred_lead: dict[int, int] = {}
+    if prefer is not None:
+        for p in prefer.assigned:
+            preferred_by_opportunity[problem.slots[problem.pairs[p].slot].opportunity].append(p)
+        preferred_lead = {problem.lead_options[q].opportunity: q for q in prefer.leads}
     order = sorted(
         range(len(problem.opportunity_ids)),
-        key=lambda o: (o not in pinned_by_opportunity, -value_of[o], o),
+        key=lambda o: (o not in pinned_by_opportunity, o not in preferred_by_opportunity, -value_of[o], o),
     )
 
     assigned: list[int] = []
@@ -80,6 +91,8 @@ def greedy(problem: Problem) -> Solution | None:
             opportunity,
             pinned_by_opportunity.get(opportunity, []),
             pairs_by_staff_and_opportunity,
+            preferred_by_opportunity.get(opportunity, []),
+            preferred_lead.get(opportunity),
         )
         if staffed is None:
             if opportunity in pinned_by_opportunity:
@@ -96,8 +109,11 @@ def _staff_opportunity(
     opportunity: int,
     pinned: list[int],
     pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]],
+    preferred: list[int],
+    preferred_lead: int | None,
 ) -> tuple[list[int], int] | None:
-    """Try lead candidates cheapest first; book and return (pairs, lead) for the first that works."""
+    """Try lead candidates cheapest first (the preferred one before them); book and return (pairs, lead)
+    for the first that works."""
     window = problem.windows[opportunity]
     assert window is not None
     budget = problem.budgets[opportunity]
@@ -110,11 +126,11 @@ def _staff_opportunity(
 
     options = sorted(
         problem.leads_by_opportunity[opportunity],
-        key=lambda q: (problem.lead_options[q].staff not in pinned_staff, lead_price(q), q),
+        key=lambda q: (problem.lead_options[q].staff not in pinned_staff, q != preferred_lead, lead_price(q), q),
     )
     for q in options[:4]:
         attempt = _Attempt(problem, ledger, opportunity, budget)
-        if attempt.book_lead(q, window) and attempt.staff(pinned, pairs_by_staff_and_opportunity):
+        if attempt.book_lead(q, window) and attempt.staff(pinned, pairs_by_staff_and_opportunity, preferred):
             return attempt.chosen, q
         attempt.undo()
     return None
@@ -170,11 +186,23 @@ class _Attempt:
         self.spent += pair.cost
         return True
 
-    def staff(self, pinned: list[int], pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]]) -> bool:
-        """Pins first, then a slot for the lead, then the remaining slots, most valuable first."""
+    def staff(
+        self,
+        pinned: list[int],
+        pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]],
+        preferred: Sequence[int] = (),
+    ) -> bool:
+        """Pins first, then the preferred people where they fit, then a slot for the lead, then the
+        remaining slots, most valuable first."""
         problem = self.problem
         if not all(self.take(p) for p in pinned):
             return False
+        taken = {(problem.pairs[p].slot, problem.pairs[p].staff) for p in self.chosen}
+        for p in preferred:
+            pair = problem.pairs[p]
+            held = sum(1 for slot, _ in taken if slot == pair.slot)
+            if (pair.slot, pair.staff) not in taken and held < problem.slots[pair.slot].headcount and self.take(p):
+                taken.add((pair.slot, pair.staff))
         if not any(problem.pairs[p].staff == self.lead_staff for p in self.chosen):
             own = sorted(
                 pairs_by_staff_and_opportunity[(self.lead_staff, self.opportunity)],

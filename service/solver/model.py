@@ -185,6 +185,12 @@ def kept_previous_terms(problem: Problem, v: Variables) -> Terms:
     return [v.assign[p] for p in problem.previous_pairs], [1] * len(problem.previous_pairs)
 
 
+def kept_warm_start_terms(problem: Problem, v: Variables) -> Terms:
+    """Tie-break after level 3 (maximize): assignments and leads of options.warm_start kept in the plan."""
+    variables = [v.assign[p] for p in problem.warm_pairs] + [v.lead[q] for q in problem.warm_leads]
+    return variables, [1] * len(variables)
+
+
 def cost_terms(problem: Problem, v: Variables) -> Terms:
     """Level 3 (minimize): member costs plus lead costs, in cents."""
     variables = list(v.assign) + list(v.lead)

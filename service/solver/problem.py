@@ -83,6 +83,8 @@ class Problem:
     previous_total: int  # all previous-plan assignments, possible or not
     qualified: list[list[Candidate]]  # per slot
     lead_candidates: list[list[tuple[int, int]]]  # per opportunity: (staff, lead cost) passing H5 eligibility
+    warm_pairs: list[int] = field(default_factory=list)  # options.warm_start assignments still possible
+    warm_leads: list[int] = field(default_factory=list)  # options.warm_start leads, as lead options
     pairs_by_slot: list[list[int]] = field(default_factory=list)
     pairs_by_staff: list[list[int]] = field(default_factory=list)
     leads_by_opportunity: list[list[int]] = field(default_factory=list)
@@ -240,6 +242,22 @@ def compile_problem(request: AllocationRequest) -> Problem:
             if known is not None:
                 previous_pairs.append(known)
 
+    warm_pairs: list[int] = []
+    warm_leads: list[int] = []
+    warm_start = request.options.warm_start
+    if warm_start is not None:
+        for planned in warm_start.assignments:
+            warm_slot = slot_index.get((planned.opportunity_id, planned.demand_id))
+            warm_staff = staff_index.get(planned.staff_id)
+            if warm_slot is not None and warm_staff is not None and (warm_staff, warm_slot) in pair_index:
+                warm_pairs.append(pair_index[(warm_staff, warm_slot)])
+        lead_index = {(option.staff, option.opportunity): q for q, option in enumerate(lead_options)}
+        opportunity_index = {o.id: i for i, o in enumerate(request.opportunities)}
+        for chosen in warm_start.leads:
+            key = (staff_index.get(chosen.staff_id, -1), opportunity_index.get(chosen.opportunity_id, -1))
+            if key in lead_index:
+                warm_leads.append(lead_index[key])
+
     return Problem(
         weeks=weeks,
         staff_ids=[person.id for person in staff],
@@ -260,4 +278,6 @@ def compile_problem(request: AllocationRequest) -> Problem:
         qualified=qualified,
         lead_candidates=lead_candidates,
         previous_total=len({(p.opportunity_id, p.demand_id, p.staff_id) for p in request.previous_plan}),
+        warm_pairs=sorted(set(warm_pairs)),
+        warm_leads=sorted(set(warm_leads)),
     )

@@ -20,12 +20,20 @@ from ortools.sat.python import cp_model
 from service.solver.greedy import Solution, greedy
 from service.solver.lns import improve
 from service.solver.model import (
+    HARD_RULES,
     Terms,
     Variables,
+    add_budget,
+    add_capacity,
+    add_focus,
+    add_one_lead,
+    add_pins,
+    add_slots,
     build_model,
     cost_terms,
     covered_value_terms,
     kept_previous_terms,
+    kept_warm_start_terms,
 )
 from service.solver.problem import Problem
 
@@ -67,12 +75,17 @@ class LevelReport:
     wall_ms: int
 
 
+RuleName = Literal["capacity", "slots", "lead", "budget", "focus"]
+
+
 @dataclass(frozen=True)
 class Conflict:
-    """Pins (pair indexes) and fixed leads (opportunity indexes) that cannot hold together."""
+    """Pins (pair indexes) and fixed leads (opportunity indexes) that cannot hold together, and the rules
+    among H3-H7 that, lifted alone, would let them hold (empty when no single rule is to blame)."""
 
     pinned_pairs: tuple[int, ...]
     fixed_lead_opportunities: tuple[int, ...]
+    broken_rules: tuple[RuleName, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -360,6 +373,13 @@ def solve(
     start = time.perf_counter()
     deadline = start + params.time_limit_s
     hint = greedy(problem) if params.use_greedy_hint else None
+    tie_break = bool(problem.warm_pairs or problem.warm_leads)
+    if tie_break and params.use_greedy_hint:
+        # A plan to start from (a scenario's base plan): repaired greedily onto this problem, it is usually a
+        # better first hint than the plain greedy plan, and it is where the final tie-break level aims.
+        start_plan = greedy(problem, prefer=Solution(tuple(problem.warm_pairs), tuple(problem.warm_leads)))
+        if start_plan is not None and (hint is None or evaluate(problem, start_plan)[0] >= evaluate(problem, hint)[0]):
+            hint = start_plan
     levels = _Levels(problem, params, should_stop, deadline)
     build_ms = round((time.perf_counter() - start) * 1000)
     more_levels = 2 if problem.previous_pairs else 1
@@ -443,7 +463,7 @@ def solve(
     # Level 3: cost, warm-started from the cheapest plan that fills the same value classes.
     if not levels.stopped:
         hint3 = levels.same_fill_warm_start(solution, levels.budget(0.2, deterministic_share=0.04)) or solution
-        limit = levels.budget(1.0, deterministic_share=0.16)
+        limit = levels.budget(0.75 if tie_break else 1.0, deterministic_share=0.16)
         if use_lns and not problem.pinned_pairs:
             status3, better, _, _ = levels.run_lns(
                 "total_cost", cost_terms(problem, levels.vars), False, hint3, limit, None
@@ -457,6 +477,19 @@ def solve(
         proven = proven and status3 == cp_model.OPTIMAL
     else:
         proven = False
+
+    # Tie-break: among plans equal on all three levels, keep as much of options.warm_start as possible.
+    # Each level's optimum is fixed first, so this changes no objective value and not the status.
+    if tie_break and not levels.stopped:
+        levels.fix(cost_terms(problem, levels.vars), at_most=evaluate(problem, solution)[2])
+        warm_terms = kept_warm_start_terms(problem, levels.vars)
+        limit = levels.budget(1.0, deterministic_share=0.3)
+        if use_lns and not problem.pinned_pairs:
+            _, better, _, _ = levels.run_lns("kept_warm_start", warm_terms, True, solution, limit, None)
+        else:
+            _, better, _, _ = levels.run("kept_warm_start", warm_terms, True, solution, limit, None)
+        if better is not None:
+            solution = better
 
     value, kept, cost = evaluate(problem, solution)
     return finish(
@@ -515,13 +548,46 @@ def explain_infeasible(problem: Problem, params: SolveParams) -> Conflict:
     return Conflict(
         pinned_pairs=tuple(sorted(core)),
         fixed_lead_opportunities=tuple(sorted(o for o in opportunities if o in problem.fixed_leads)),
+        broken_rules=broken_rules(problem, max(min(params.time_limit_s / 10, 2.0), 0.2)),
+    )
+
+
+def broken_rules(problem: Problem, time_limit_s: float) -> tuple[RuleName, ...]:
+    """The rules among H3-H7 whose removal alone makes an infeasible problem feasible."""
+    found: list[RuleName] = []
+    for name, rule in _liftable_rules():
+        model, _ = build_model(problem, rules=tuple(r for r in HARD_RULES if r is not rule))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = time_limit_s
+        if solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            found.append(name)
+    return tuple(found)
+
+
+def _liftable_rules() -> tuple[tuple[RuleName, Callable[..., None]], ...]:
+    return (
+        ("capacity", add_capacity),  # H3
+        ("slots", add_slots),  # H4
+        ("lead", add_one_lead),  # H5
+        ("budget", add_budget),  # H6
+        ("focus", add_focus),  # H7
     )
 
 
 def _rules_without_pins() -> tuple[Callable[..., None], ...]:
-    from service.solver.model import HARD_RULES, add_pins
-
     return tuple(rule for rule in HARD_RULES if rule is not add_pins)
 
 
-__all__ = ["Conflict", "LevelReport", "Result", "Solution", "SolveParams", "Variables", "evaluate", "solve"]
+__all__ = [
+    "Conflict",
+    "LevelReport",
+    "Result",
+    "RuleName",
+    "Solution",
+    "SolveParams",
+    "Variables",
+    "broken_rules",
+    "evaluate",
+    "solve",
+]

@@ -2,7 +2,8 @@
 
 changes.py   the scenario request and its ten change ops; apply_changes(base, changes) -> request
 compare.py   compare(base, base_plan, variant, variant_plan) -> Comparison: KPI deltas and who moved where
-run.py       run_scenario(scenario) -> ScenarioResult; solve_variant(request_json) -> plan_json for a pool
+run.py       run_scenario(scenario) -> ScenarioResult (variants warm-started from the base plan);
+             solve_variant(request_json) -> plan_json for a pool
 report.py    the comparison as text (the CLI's `scenario` command)
 presets.py   writes the director's scenario files scenarios/whatif-*.json from the fast-growth market
 """
@@ -41,7 +42,15 @@ from service.whatif.compare import (
     compare,
     kpis_of,
 )
-from service.whatif.run import ScenarioResult, VariantOutcome, assemble, run_scenario, solve_variant
+from service.whatif.run import (
+    ScenarioResult,
+    VariantOutcome,
+    assemble,
+    run_scenario,
+    solve_variant,
+    warm_start_of,
+    warm_started,
+)
 
 __all__ = [
     "MAX_CHANGES_PER_VARIANT",
@@ -79,4 +88,6 @@ __all__ = [
     "run_scenario",
     "solve_variant",
     "variant_requests",
+    "warm_start_of",
+    "warm_started",
 ]

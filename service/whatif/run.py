@@ -1,8 +1,14 @@
-"""run_scenario(scenario) -> ScenarioResult: solve the base and every variant, and compare each with the base.
+"""run_scenario(scenario) -> ScenarioResult: solve the base, then every variant warm-started from the base
+plan, and compare each with the base.
 
-Every solve is one independent call on an AllocationRequest, so a caller with a process pool can run
-them in parallel: `variant_requests(scenario)` gives the requests, `solve_variant(request_json)` is the
-picklable solve, and `assemble(...)` builds the result from the plans.
+Each variant's request is the base with its changes applied and the base plan as `options.warm_start`
+(`warm_started(request, base_plan)`): the solver starts from the base plan and, among the plans that are
+equally good on all three objective levels, returns one that keeps as much of it as it can, so that the
+comparison shows the moves the change causes and not equal-cost swaps elsewhere. The warm start changes no
+objective level: the variant's covered value, changes and cost are those of solving the changed request
+without it. Every solve is one call on an AllocationRequest, so a caller with a process pool can run the
+variants in parallel: `solve_variant(request_json)` is the picklable solve, and `assemble(...)` builds the
+result from the plans.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
-from service.contract import AllocationRequest, ContractModel, Plan
+from service.contract import AllocationRequest, ContractModel, LeadChoice, Plan, PlannedAssignment, WarmStart
 from service.planning import make_plan
 from service.whatif.changes import Change, ScenarioRequest, variant_requests
 from service.whatif.compare import Comparison, compare
@@ -31,11 +37,32 @@ class ScenarioResult(ContractModel):
     variants: list[VariantOutcome]
 
 
+def warm_start_of(plan: Plan) -> WarmStart:
+    """A plan's assignments and leads as a warm start for another request."""
+    return WarmStart(
+        assignments=[
+            PlannedAssignment(opportunity_id=a.opportunity_id, demand_id=a.demand_id, staff_id=a.staff_id)
+            for a in plan.assignments
+        ],
+        leads=[LeadChoice(opportunity_id=lead.opportunity_id, staff_id=lead.staff_id) for lead in plan.leads],
+    )
+
+
+def warm_started(request: AllocationRequest, base_plan: Plan | None) -> AllocationRequest:
+    """The request a variant is solved as: its changed request with the base plan as `options.warm_start`
+    (unchanged when there is no base plan, e.g. the base's solve failed)."""
+    if base_plan is None:
+        return request
+    options = request.options.model_copy(update={"warm_start": warm_start_of(base_plan)})
+    return request.model_copy(update={"options": options})
+
+
 def solve_variant(request_json: str) -> str:
     """One solve as a picklable top-level function: request JSON in, plan JSON out.
 
-    The variant's plan is exactly what solving its changed request directly gives: no state is shared
-    with the base's solve (the request's own options, e.g. `deterministic`, decide reproducibility).
+    No state is shared with the base's solve: what the variant knows of the base plan is in its request
+    (`options.warm_start`), so the variant's plan is exactly what solving that request directly gives (the
+    request's own options, e.g. `deterministic`, decide reproducibility).
     """
     request = AllocationRequest.model_validate_json(request_json)
     return make_plan(request).model_dump_json()
@@ -70,16 +97,18 @@ def run_scenario(
 ) -> ScenarioResult:
     """Solve the base and each variant, then compare. Raises InvalidRequest for an invalid variant.
 
-    Without `executor` the plans are solved one after the other with `solve`. With one, every request
-    (base and variants at once) is sent to `solve_variant` on it, e.g. a ProcessPoolExecutor, and
-    `solve` is not used. Variants are solved plainly, not warm-started from the base plan: the solver
-    offers no hint hook yet, and `previous_plan` would change the objective.
+    The base is solved first, then each variant warm-started from its plan. Without `executor` the
+    plans are solved one after the other with `solve`. With one, the base and then the variants (all at
+    once) are sent to `solve_variant` on it, e.g. a ProcessPoolExecutor, and `solve` is not used.
     """
-    requests = variant_requests(scenario)
+    changed = variant_requests(scenario)
     if executor is None:
         base_plan = solve(scenario.base)
+        requests = [warm_started(request, base_plan) for request in changed]
         plans = [solve(request) for request in requests]
     else:
-        futures = [executor.submit(solve_variant, r.model_dump_json()) for r in [scenario.base, *requests]]
-        base_plan, *plans = [Plan.model_validate_json(future.result()) for future in futures]
+        base_plan = Plan.model_validate_json(executor.submit(solve_variant, scenario.base.model_dump_json()).result())
+        requests = [warm_started(request, base_plan) for request in changed]
+        futures = [executor.submit(solve_variant, r.model_dump_json()) for r in requests]
+        plans = [Plan.model_validate_json(future.result()) for future in futures]
     return assemble(scenario, requests, base_plan, plans)

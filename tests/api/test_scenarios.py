@@ -11,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api import create_app
+from service.contract import Plan
 from service.jobs.pool import Limits, SolvePool
-from service.whatif import apply_changes, parse_scenario
+from service.whatif import apply_changes, parse_scenario, warm_started
 from tests.api import fake_planner
 from tests.api.conftest import ClientFactory, Tenants
 from tests.api.workload import busy_request, is_finished, is_running, small_request, wait_for, wait_for_status
@@ -84,11 +85,14 @@ def test_each_variant_plan_is_stored_and_is_what_solving_its_changed_request_giv
     scenario = small_scenario()
     result = client.post("/v1/scenarios", json=scenario).json()
     parsed = parse_scenario(scenario)
-    sides = [(result["base"], parsed.base)] + [
-        (variant, apply_changes(parsed.base, change.changes))
-        for variant, change in zip(result["variants"], parsed.variants, strict=True)
+    base_plan = Plan.model_validate(client.get(f"/v1/plans/{result['base']['plan_id']}").json())
+    changed = [apply_changes(parsed.base, variant.changes) for variant in parsed.variants]
+    # Each variant is solved as its changed request with the base plan as options.warm_start.
+    sides = [(result["base"], parsed.base, None)] + [
+        (variant, warm_started(request, base_plan), request)
+        for variant, request in zip(result["variants"], changed, strict=True)
     ]
-    for side, request in sides:
+    for side, request, without_warm_start in sides:
         stored = client.get(f"/v1/plans/{side['plan_id']}")
         assert stored.status_code == 200
         plan = stored.json()
@@ -100,8 +104,31 @@ def test_each_variant_plan_is_stored_and_is_what_solving_its_changed_request_giv
         direct = client.post("/v1/plans", json=document)
         assert direct.status_code == 201
         assert stable(direct.json()) == stable(plan)
+        if without_warm_start is not None:
+            # The warm start changes no objective level: the changed request alone is exactly as good.
+            assert without_warm_start.options.warm_start is None
+            plain = client.post("/v1/plans", json=without_warm_start.model_dump(mode="json")).json()
+            assert plain["status"] == plan["status"]
+            assert plain["objective"] == plan["objective"]
     listed = {item["id"] for item in client.get("/v1/plans", params={"limit": 100}).json()["items"]}
     assert {result["base"]["plan_id"], *(v["plan_id"] for v in result["variants"])} <= listed
+
+
+def test_variants_start_after_the_base_and_keep_its_people_where_nothing_changed(client: TestClient) -> None:
+    scenario = small_scenario()
+    scenario["variants"] = [{"name": "nothing changes", "changes": []}]
+    result = client.post("/v1/scenarios", json=scenario).json()
+    variant = result["variants"][0]
+    assert variant["moves"] == []
+    assert variant["lead_changes"] == []
+    base = client.get(f"/v1/plans/{result['base']['plan_id']}").json()
+    same = client.get(f"/v1/plans/{variant['plan_id']}").json()
+    assert same["assignments"] == base["assignments"]
+    assert same["leads"] == base["leads"]
+    warm = client.get(f"/v1/plans/{variant['plan_id']}/request").json()["options"]["warm_start"]
+    assert {(a["opportunity_id"], a["demand_id"], a["staff_id"]) for a in warm["assignments"]} == {
+        (a["opportunity_id"], a["demand_id"], a["staff_id"]) for a in base["assignments"]
+    }
 
 
 def test_an_asynchronous_scenario_is_acknowledged_with_its_plan_ids_then_compared(client: TestClient) -> None:
@@ -254,12 +281,11 @@ def test_a_scenario_counts_as_one_solve_against_the_tenant_cap(make_client: Clie
     assert refused.status_code == 429
     assert refused.headers["retry-after"]
     ids = [accepted.json()["base"]["plan_id"], *(v["plan_id"] for v in accepted.json()["variants"])]
-    # Cancel only once both are solving: a job cancelled while still queued has no plan to keep.
+    # The variant starts once the base has ended. Cancel each only once it is solving: a job cancelled
+    # while still queued has no plan to keep.
     for plan_id in ids:
         wait_for_status(client, plan_id, is_running, timeout_s=60)
-    for plan_id in ids:
         client.delete(f"/v1/plans/{plan_id}")
-    for plan_id in ids:
         wait_for_status(client, plan_id, is_finished, timeout_s=20)
     # Cancelled solves keep their best plan so far, so the scenario is still compared.
     settled = wait_for_scenario(client, accepted.json()["id"])

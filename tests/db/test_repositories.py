@@ -118,6 +118,32 @@ def test_recovery_requeues_interrupted_jobs_and_ends_the_hopeless_ones(session: 
     assert "3 attempts" in (session.get(Job, exhausted.id).detail or "")  # type: ignore[union-attr]
 
 
+def test_recovery_holds_a_job_whose_predecessor_is_requeued_and_a_claim_names_it(session: Session) -> None:
+    repo = JobRepository(session)
+    base = add_job(repo, tenant="chain")
+    variant = repo.create(
+        tenant="chain", request_body={"n": 1}, body_sha256="0" * 64, time_limit_s=5.0, after_job_id=base.id
+    )
+    ended = add_job(repo, tenant="chain")
+    repo.claim(ended.id)
+    repo.finish(ended.id, {"status": "optimal", "objective": {}})
+    after_ended = repo.create(
+        tenant="chain", request_body={"n": 2}, body_sha256="1" * 64, time_limit_s=5.0, after_job_id=ended.id
+    )
+    recovery = repo.recover(max_attempts=3)
+    assert recovery.waiting == {variant.id: base.id}  # the base runs again first
+    assert after_ended.id in recovery.requeued
+    assert after_ended.id not in recovery.waiting  # its predecessor has its plan: it may start
+    claimed = repo.claim(variant.id)
+    assert claimed is not None
+    assert claimed.after_job_id == base.id
+    assert repo.plan_body(ended.id) == {"status": "optimal", "objective": {}, "id": ended.id}
+    repo.replace_request(variant.id, {"n": 3}, "2" * 64)
+    stored = repo.get("chain", variant.id, with_request=True)
+    assert stored is not None
+    assert (stored.request.body, stored.request.body_sha256) == ({"n": 3}, "2" * 64)
+
+
 def test_requeue_after_a_graceful_stop_does_not_count_the_attempt(session: Session) -> None:
     repo = JobRepository(session)
     job = add_job(repo)

@@ -79,6 +79,7 @@ class Readiness(BaseModel):
     status: Literal["ready"]
     database: Literal["reachable"]
     solver_processes: int
+    solver_processes_ready: int
 
 
 ScenarioStatus = Literal["queued", "running", "done", "failed"]

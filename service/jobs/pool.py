@@ -136,6 +136,12 @@ class SolveWorker:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    @property
+    def ready(self) -> bool:
+        """Whether the process has imported the planner and is alive: a solve sent now starts at once."""
+        process = self._process
+        return self._ready and process is not None and process.is_alive()
+
     def start(self) -> None:
         parent_end, child_end = self._context.Pipe(duplex=True)
         process = self._context.Process(
@@ -289,6 +295,11 @@ class SolvePool:
     @property
     def size(self) -> int:
         return len(self.workers)
+
+    @property
+    def ready(self) -> int:
+        """How many solver processes are ready to solve."""
+        return sum(1 for worker in self.workers if worker.ready)
 
     def start(self) -> None:
         for worker in self.workers:

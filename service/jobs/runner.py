@@ -14,6 +14,7 @@ import json
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -128,6 +129,31 @@ class _Transient:
             self.outcome.cancel()
 
 
+class _Lanes:
+    """The general queue and the express lane's. An express process takes only express work; a general
+    process takes general work first and, when there is none, express work, so that no process idles
+    while small requests wait."""
+
+    def __init__(self) -> None:
+        self._general: deque[str | _Transient] = deque()
+        self._express: deque[str | _Transient] = deque()
+        self._arrived = asyncio.Event()
+
+    def put(self, item: str | _Transient, *, express: bool) -> None:
+        (self._express if express else self._general).append(item)
+        self._arrived.set()
+
+    async def get(self, *, express_only: bool) -> str | _Transient:
+        while True:
+            if not express_only and self._general:
+                return self._general.popleft()
+            if self._express:
+                return self._express.popleft()
+            # No await between the checks and clear(): a put can only come while waiting, and wakes us.
+            self._arrived.clear()
+            await self._arrived.wait()
+
+
 class JobRunner:
     """Owns the queue, one dispatcher task per solver process, and every job state change."""
 
@@ -151,8 +177,7 @@ class JobRunner:
         self._metrics = metrics
         self._tenant_max_active_jobs = tenant_max_active_jobs
         self._job_max_attempts = job_max_attempts
-        self._queue: asyncio.Queue[str | _Transient] = asyncio.Queue()
-        self._express_queue: asyncio.Queue[str | _Transient] = asyncio.Queue()
+        self._lanes = _Lanes()
         self._express_workers = express_workers
         self._express_max_bytes = express_max_bytes
         self._transients: set[_Transient] = set()
@@ -189,7 +214,7 @@ class JobRunner:
         general = len(self._pool.workers) - self._express_workers
         self._dispatchers = [
             asyncio.create_task(
-                self._dispatch(worker, self._queue if i < general else self._express_queue),
+                self._dispatch(worker, express_only=i >= general),
                 name=f"dispatch-{worker.index}{'' if i < general else '-express'}",
             )
             for i, worker in enumerate(self._pool.workers)
@@ -215,6 +240,10 @@ class JobRunner:
     @property
     def pool_size(self) -> int:
         return self._pool.size
+
+    @property
+    def solvers_ready(self) -> int:
+        return self._pool.ready
 
     # ------------------------------------------------------------------ client operations
 
@@ -294,7 +323,7 @@ class JobRunner:
             return SolveOutcome(None, "the server is stopping", 0.0)
         transient = _Transient(request_json, time_limit_s, asyncio.get_running_loop().create_future())
         self._transients.add(transient)
-        self._queue_for(len(request_json.encode())).put_nowait(transient)
+        self._lanes.put(transient, express=self._is_small(len(request_json.encode())))
         try:
             return await asyncio.shield(transient.outcome)
         finally:
@@ -388,13 +417,10 @@ class JobRunner:
     def _is_small(self, size_bytes: int) -> bool:
         return self._express_workers > 0 and size_bytes <= self._express_max_bytes
 
-    def _queue_for(self, size_bytes: int) -> asyncio.Queue[str | _Transient]:
-        return self._express_queue if self._is_small(size_bytes) else self._queue
-
     def _enqueue(self, job_id: str, *, express: bool = False) -> None:
         self._queued.add(job_id)
         self._metrics.queue_depth.set(len(self._queued))
-        (self._express_queue if express else self._queue).put_nowait(job_id)
+        self._lanes.put(job_id, express=express)
 
     def _release(self, job_id: str) -> None:
         """Queue the jobs that waited for this one to end (they start without a warm start if it has no plan)."""
@@ -417,7 +443,7 @@ class JobRunner:
         if event is not None:
             event.set()
 
-    async def _dispatch(self, worker: SolveWorker, queue: asyncio.Queue[str | _Transient]) -> None:
+    async def _dispatch(self, worker: SolveWorker, *, express_only: bool) -> None:
         loop = asyncio.get_running_loop()
         failed_starts = 0
         while True:
@@ -432,7 +458,7 @@ class JobRunner:
                 await asyncio.sleep(min(30.0, 2.0**failed_starts))
             else:
                 failed_starts = 0
-            item = await queue.get()
+            item = await self._lanes.get(express_only=express_only)
             if isinstance(item, _Transient):
                 await self._solve_transient(worker, item)
                 continue

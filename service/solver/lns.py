@@ -41,7 +41,7 @@ def _score(terms: Terms, solution_values: dict[int, int]) -> int:
 class _Neighbourhoods:
     """Sets of opportunities to free: each region in turn, then random clusters that share people."""
 
-    def __init__(self, problem: Problem, rng: random.Random) -> None:
+    def __init__(self, problem: Problem, rng: random.Random, size_divisor: int = 8) -> None:
         self.problem = problem
         self.rng = rng
         by_region: dict[str, list[int]] = defaultdict(list)
@@ -56,7 +56,7 @@ class _Neighbourhoods:
         self.staff_of_opportunity: list[set[int]] = [set() for _ in problem.opportunity_ids]
         for pair in problem.pairs:
             self.staff_of_opportunity[problem.slots[pair.slot].opportunity].add(pair.staff)
-        self.size = max(8, len(self.staffable) // 8)
+        self.size = max(8, len(self.staffable) // size_divisor)
         self.turn = 0
 
     def next(self) -> set[int]:
@@ -106,7 +106,11 @@ def improve(
     budget: float,
     trivial_bound: int,
     seed: int,
-    step_limit_s: float = 3.0,
+    step_limit_s: float = 1.0,
+    step_workers: int = 1,
+    step_linearization: int = 2,
+    size_divisor: int = 8,
+    bound_search: bool = True,
     deterministic: bool = False,
     should_stop: Callable[[], bool] | None = None,
     on_solution: Callable[[float, float], None] | None = None,
@@ -117,7 +121,11 @@ def improve(
     With `deterministic`, steps are bounded by CP-SAT's deterministic time and the search ends when
     `budget` seconds of deterministic time are spent; `trivial_bound` is reported when the whole-model
     search ends without a bound of its own (`deadline` then only guards against a runaway), so the same
-    input gives the same plan whatever the machine load; only the reported bound may vary."""
+    input gives the same plan whatever the machine load; only the reported bound may vary.
+
+    Levers (benchmarks/RESULTS.md, session 2 at L-0, 30 s): a step limit of 1 s gave 471.7M against 460.0M
+    for 3 s, 467.7M for 0.7 s and 455.7M for 0.5 s; two workers per step without the bound thread 430.4M;
+    linearization 1 in steps 431.1M; the bound thread costs the steps nothing (459.7M without it)."""
     started = time.perf_counter()
     rng = random.Random(seed)
 
@@ -147,7 +155,7 @@ def improve(
     owner += [option.opportunity for option in problem.lead_options]
     extra = [(var.index, o) for o, var in variables.staffed.items()]
     extra += [(var.index, o) for (_, o), var in variables.works.items()]
-    neighbourhoods = _Neighbourhoods(problem, rng)
+    neighbourhoods = _Neighbourhoods(problem, rng, size_divisor)
     steps = improvements = 0
     spent = 0.0  # deterministic time, when deterministic
 
@@ -181,7 +189,8 @@ def improve(
     for index, value in start_values.items():
         model.proto.solution_hint.vars.append(index)
         model.proto.solution_hint.values.append(value)
-    bound_thread.start()
+    if bound_search:
+        bound_thread.start()
     if on_solution is not None:
         on_solution(time.perf_counter() - started, float(best_value))
 
@@ -209,8 +218,8 @@ def improve(
             local.proto.solution_hint.vars.append(index)
             local.proto.solution_hint.values.append(value)
         solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.linearization_level = 2
+        solver.parameters.num_workers = step_workers
+        solver.parameters.linearization_level = step_linearization
         solver.parameters.random_seed = rng.randrange(2**31)
         limit = max(min(step_limit_s, time_left()), 0.05)
         if deterministic:
@@ -234,7 +243,8 @@ def improve(
 
     if not deterministic:
         bound_solver.stop_search()
-    bound_thread.join()
+    if bound_search:
+        bound_thread.join()
     whole_status = whole.get("status")
     proven = False
     # CP-SAT reports a bound only with a status of OPTIMAL or FEASIBLE; after UNKNOWN the number it returns

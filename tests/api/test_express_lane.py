@@ -1,13 +1,16 @@
-"""Small requests have a solver process of their own: they never wait behind large jobs."""
+"""Small requests have a solver process of their own: they never wait behind large jobs; idle general
+processes help with them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from service.api import create_app
+from service.jobs.runner import _Lanes
 from tests.api.workload import busy_request, is_running, wait_for_status
 from tests.db.targets import DatabaseTarget
 
@@ -29,3 +32,27 @@ def test_a_small_request_is_solved_while_the_only_general_solver_is_busy(databas
         assert client.get(f"/v1/plans/{big_id}").json()["status"] == "running"
 
         assert client.delete(f"/v1/plans/{big_id}").status_code == 200
+
+
+def test_general_processes_take_express_work_when_they_have_none_and_express_never_takes_general() -> None:
+    async def scenario() -> list[str]:
+        lanes = _Lanes()
+        lanes.put("big-1", express=False)
+        lanes.put("small-1", express=True)
+        lanes.put("small-2", express=True)
+        taken = [
+            str(await lanes.get(express_only=True)),  # the express process: small work only
+            str(await lanes.get(express_only=False)),  # a general process: its own work first
+            str(await lanes.get(express_only=False)),  # then, with none left, the express lane's
+        ]
+        waiting = asyncio.create_task(lanes.get(express_only=True))
+        await asyncio.sleep(0.01)
+        lanes.put("big-2", express=False)
+        await asyncio.sleep(0.01)
+        assert not waiting.done(), "an express process must not take general work"
+        lanes.put("small-3", express=True)
+        taken.append(str(await asyncio.wait_for(waiting, 1.0)))
+        taken.append(str(await lanes.get(express_only=False)))
+        return taken
+
+    assert asyncio.run(scenario()) == ["small-1", "big-1", "small-2", "small-3", "big-2"]

@@ -8,16 +8,37 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
-from tests.api.workload import EXAMPLE, small_request
+from tests.api.workload import EXAMPLE, small_request, wait_for
 
 SHARED_EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "small-request.json"
 
 
 def test_healthz_and_readyz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    ready = client.get("/readyz").json()
+    ready = wait_for(
+        lambda: client.get("/readyz").json() if client.get("/readyz").status_code == 200 else None,
+        timeout_s=60,
+        what="a solver process to be ready",
+    )
     assert ready["status"] == "ready"
     assert ready["database"] == "reachable"
+    assert 1 <= ready["solver_processes_ready"] <= ready["solver_processes"]
+
+
+def test_readyz_is_503_while_no_solver_process_is_ready(client: TestClient) -> None:
+    runner = client.app.state.runner  # type: ignore[attr-defined]
+    workers = runner._pool.workers
+    saved = [worker._ready for worker in workers]
+    for worker in workers:
+        worker._ready = False  # as just after start-up, before any process has imported the planner
+    try:
+        response = client.get("/readyz")
+    finally:
+        for worker, was in zip(workers, saved, strict=True):
+            worker._ready = was
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "solver process" in response.json()["detail"]
 
 
 def test_readyz_is_503_when_the_database_is_unreachable(client: TestClient) -> None:

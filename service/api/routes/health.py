@@ -1,4 +1,4 @@
-"""Liveness, readiness (the database answers) and Prometheus metrics."""
+"""Liveness, readiness (the database answers and a solver process is warm) and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    summary="Readiness: the database is reachable",
+    summary="Readiness: the database is reachable and a solver process is ready",
     response_model=Readiness,
-    responses=problems(503, descriptions={503: "The database is not reachable."}),
+    responses=problems(503, descriptions={503: "The database is not reachable, or no solver process has started yet."}),
 )
 def readyz(request: Request) -> Readiness:
     try:
@@ -31,7 +31,14 @@ def readyz(request: Request) -> Readiness:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
         raise ServiceUnavailable(f"the database is not reachable: {type(error).__name__}") from None
-    return Readiness(status="ready", database="reachable", solver_processes=request.app.state.runner.pool_size)
+    runner = request.app.state.runner
+    ready = runner.solvers_ready
+    if ready == 0:
+        # A solve sent now would wait for a process to import OR-Tools (seconds on a busy machine).
+        raise ServiceUnavailable(f"no solver process is ready yet ({runner.pool_size} starting)")
+    return Readiness(
+        status="ready", database="reachable", solver_processes=runner.pool_size, solver_processes_ready=ready
+    )
 
 
 @router.get(

@@ -342,6 +342,14 @@ class _Levels:
     def remaining(self) -> float:
         return self.deadline - time.perf_counter()
 
+    def may_continue(self) -> bool:
+        """Whether a later level may run: not stopped and, unless deterministic, time left. On the largest
+        problems a level's presolve alone takes seconds, so a level started after the deadline would
+        overrun it by that much (XL: 6 s); the plan is then reported feasible, not optimal."""
+        if self.stopped:
+            return False
+        return self.params.deterministic or self.remaining() > 0
+
 
 def evaluate(problem: Problem, solution: Solution) -> tuple[int, int, int]:
     """(covered value scaled, kept previous, cost cents) of a solution."""
@@ -451,7 +459,7 @@ def solve(
     levels.fix(value_terms, at_least=value)
 
     # Level 2: changes against the previous plan (maximize what is kept).
-    if problem.previous_pairs and not levels.stopped:
+    if problem.previous_pairs and levels.may_continue():
         kept_terms = kept_previous_terms(problem, levels.vars)
         limit = levels.budget(0.5 if more_levels == 2 else 1.0, deterministic_share=0.1)
         status2, better, kept, _ = levels.run("changes", kept_terms, True, solution, limit, None)
@@ -459,9 +467,11 @@ def solve(
             solution = better
             levels.fix(kept_terms, at_least=kept)
         proven = proven and status2 == cp_model.OPTIMAL
+    elif problem.previous_pairs:
+        proven = False
 
     # Level 3: cost, warm-started from the cheapest plan that fills the same value classes.
-    if not levels.stopped:
+    if levels.may_continue():
         hint3 = levels.same_fill_warm_start(solution, levels.budget(0.2, deterministic_share=0.04)) or solution
         limit = levels.budget(0.75 if tie_break else 1.0, deterministic_share=0.16)
         if use_lns and not problem.pinned_pairs:
@@ -480,7 +490,7 @@ def solve(
 
     # Tie-break: among plans equal on all three levels, keep as much of options.warm_start as possible.
     # Each level's optimum is fixed first, so this changes no objective value and not the status.
-    if tie_break and not levels.stopped:
+    if tie_break and levels.may_continue():
         levels.fix(cost_terms(problem, levels.vars), at_most=evaluate(problem, solution)[2])
         warm_terms = kept_warm_start_terms(problem, levels.vars)
         limit = levels.budget(1.0, deterministic_share=0.3)

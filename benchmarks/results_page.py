@@ -18,7 +18,7 @@ def render(template: str, results: Path) -> str:
     def table(match: re.Match[str]) -> str:
         path = results / f"{match.group(1)}.md"
         if not path.exists():
-            return f"_(no results yet: `{path.relative_to(HERE.parent)}` is missing)_"
+            return f"_(no results yet: `{path.name}` is missing from {results.name}/)_"
         text = path.read_text(encoding="utf-8").strip()
         # Each table file starts with its own heading; the page has headings of its own.
         return "\n".join(line for line in text.splitlines() if not line.startswith("### "))

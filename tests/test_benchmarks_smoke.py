@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import best_known, param_study, peers, plots, solve_bench
+from benchmarks import best_known, param_study, peers, plots, results_page, solve_bench
 from benchmarks.harness import load_instance, percentile
 from benchmarks.load.config import LoadConfig
 from service.solver.greedy import greedy
@@ -154,3 +154,12 @@ def test_engine_on_seeded_instance(size: str, seed: int) -> None:
     print(json.dumps({k: v for k, v in row.items() if k != "trace"}))
     assert result.status in ("optimal", "feasible")
     assert result.covered_value <= result.value_bound
+
+
+def test_results_page_fills_each_placeholder_from_its_table(tmp_path: Path) -> None:
+    (tmp_path / "solve-S.md").write_text("### heading\n\n| a |\n|---|\n| 1 |\n", encoding="utf-8")
+    page = results_page.render("# R\n\n@@solve-S@@\n\n@@missing@@\n", tmp_path)
+    assert "| 1 |" in page
+    assert "### heading" not in page
+    assert "no results yet" in page
+    assert "@@" not in page

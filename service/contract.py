@@ -310,13 +310,23 @@ class PinConflict(ContractModel):
     kind: Literal["pin", "lead"]
 
 
+BrokenRule = Literal["capacity", "slots", "lead", "budget", "focus"]
+RULE_LABELS: dict[BrokenRule, str] = {
+    "capacity": "H3 capacity",
+    "slots": "H4 slots",
+    "lead": "H5 lead",
+    "budget": "H6 budget",
+    "focus": "H7 focus",
+}
+
+
 class Explanation(ContractModel):
     """Why a plan is infeasible: the smallest set of pins and fixed leads found that cannot hold together,
     and which rules are to blame."""
 
     detail: str
     conflicting: list[PinConflict]
-    broken_rules: list[Literal["capacity", "slots", "lead", "budget", "focus"]] = Field(
+    broken_rules: list[BrokenRule] = Field(
         default_factory=list,
         description="Each rule (H3 capacity, H4 slots, H5 lead, H6 budget, H7 focus) that, lifted alone, would "
         "let the pins hold; empty when they break several rules at once.",

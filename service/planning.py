@@ -9,6 +9,7 @@ from dataclasses import replace
 from service import costing
 from service.contract import (
     GRADES,
+    RULE_LABELS,
     AllocationRequest,
     Assignment,
     Explanation,
@@ -55,15 +56,6 @@ def make_plan(
     if result.conflict is not None and result.conflict.fixed_lead_opportunities:
         result = replace(result, conflict=_without_innocent_leads(request, problem, result.conflict))
     return build_plan(request, problem, result, compile_ms=compile_ms, started=started)
-
-
-_RULE_LABELS = {
-    "capacity": "H3 capacity",
-    "slots": "H4 slots",
-    "lead": "H5 lead",
-    "budget": "H6 budget",
-    "focus": "H7 focus",
-}
 
 
 def _without_innocent_leads(request: AllocationRequest, problem: Problem, conflict: Conflict) -> Conflict:
@@ -268,7 +260,7 @@ def build_plan(
             for c in conflicting
         )
         blamed = result.conflict.broken_rules
-        rules = " or ".join(_RULE_LABELS[r] for r in blamed) if blamed else "several of H3-H7 at once"
+        rules = " or ".join(RULE_LABELS[r] for r in blamed) if blamed else "several of H3-H7 at once"
         explanation = Explanation(
             detail=f"these pins cannot hold together: {named}; they break {rules}",
             conflicting=conflicting,

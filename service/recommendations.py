@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError
 from service import costing
 from service.contract import (
     AllocationRequest,
+    BrokenRule,
     ContractModel,
     Demand,
     FieldError,
@@ -40,17 +41,8 @@ from service.contract import (
 from service.planning import make_plan
 
 MAX_LIMIT = 25
-Reason = Literal["capacity", "slots", "lead", "budget", "focus", "pins"]
+Reason = BrokenRule | Literal["pins"]
 PlanSolver = Callable[[AllocationRequest], Plan]
-
-_RULE_NAMES: dict[Reason, str] = {
-    "capacity": "H3 capacity",
-    "slots": "H4 slots",
-    "lead": "H5 lead",
-    "budget": "H6 budget",
-    "focus": "H7 focus",
-}
-
 
 # --------------------------------------------------------------------------- wire models
 

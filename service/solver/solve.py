@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from ortools.sat.python import cp_model
 
+from service.contract import BrokenRule
 from service.solver.greedy import Solution, greedy
 from service.solver.lns import improve
 from service.solver.model import (
@@ -75,9 +76,6 @@ class LevelReport:
     wall_ms: int
 
 
-RuleName = Literal["capacity", "slots", "lead", "budget", "focus"]
-
-
 @dataclass(frozen=True)
 class Conflict:
     """Pins (pair indexes) and fixed leads (opportunity indexes) that cannot hold together, and the rules
@@ -85,7 +83,7 @@ class Conflict:
 
     pinned_pairs: tuple[int, ...]
     fixed_lead_opportunities: tuple[int, ...]
-    broken_rules: tuple[RuleName, ...] = ()
+    broken_rules: tuple[BrokenRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -562,10 +560,19 @@ def explain_infeasible(problem: Problem, params: SolveParams) -> Conflict:
     )
 
 
-def broken_rules(problem: Problem, time_limit_s: float) -> tuple[RuleName, ...]:
+_LIFTABLE_RULES: tuple[tuple[BrokenRule, Callable[..., None]], ...] = (
+    ("capacity", add_capacity),  # H3
+    ("slots", add_slots),  # H4
+    ("lead", add_one_lead),  # H5
+    ("budget", add_budget),  # H6
+    ("focus", add_focus),  # H7
+)
+
+
+def broken_rules(problem: Problem, time_limit_s: float) -> tuple[BrokenRule, ...]:
     """The rules among H3-H7 whose removal alone makes an infeasible problem feasible."""
-    found: list[RuleName] = []
-    for name, rule in _liftable_rules():
+    found: list[BrokenRule] = []
+    for name, rule in _LIFTABLE_RULES:
         model, _ = build_model(problem, rules=tuple(r for r in HARD_RULES if r is not rule))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
@@ -573,16 +580,6 @@ def broken_rules(problem: Problem, time_limit_s: float) -> tuple[RuleName, ...]:
         if solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found.append(name)
     return tuple(found)
-
-
-def _liftable_rules() -> tuple[tuple[RuleName, Callable[..., None]], ...]:
-    return (
-        ("capacity", add_capacity),  # H3
-        ("slots", add_slots),  # H4
-        ("lead", add_one_lead),  # H5
-        ("budget", add_budget),  # H6
-        ("focus", add_focus),  # H7
-    )
 
 
 def _rules_without_pins() -> tuple[Callable[..., None], ...]:
@@ -593,7 +590,6 @@ __all__ = [
     "Conflict",
     "LevelReport",
     "Result",
-    "RuleName",
     "Solution",
     "SolveParams",
     "Variables",

@@ -1,10 +1,13 @@
 """Large-neighbourhood search for the objective levels on large problems.
 
-Local offices serve one region, so a region's deals form a natural neighbourhood: everything outside it
-is fixed in place (variable domains set in the model proto) and the inside is re-solved exactly by the
-configuration that proves medium problems fastest (one worker, full LP). Random clusters of deals sharing
-people are tried in between. A second thread runs CP-SAT on the whole model for the bound, so both cores
-work and the plan still reports an honest gap. Pure: no I/O.
+Local offices serve one region, so a region's deals form a natural neighbourhood: each step frees a set
+of deals, keeps every other assignment and lead of the best plan in place, and re-solves the freed deals
+exactly with the configuration that proves medium problems fastest (one worker, full LP). The step's
+model holds only the freed deals (see SubModels): the fixed plan's hours come off each person's
+capacity and its deals off their focus limits, and every earlier objective level becomes a floor on the
+freed part. Random clusters of deals sharing people are tried in between. A second thread runs CP-SAT
+on the whole model for the bound, so both cores work and the plan still reports an honest gap.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
 
 from service.solver.greedy import Solution
-from service.solver.model import Terms, Variables
+from service.solver.model import Terms, Variables, add_solution_hint, build_model
 from service.solver.problem import Problem
 
 
@@ -33,15 +36,24 @@ class LnsOutcome:
     improvements: int
 
 
-def _score(terms: Terms, solution_values: dict[int, int]) -> int:
-    variables, coefficients = terms
-    return sum(c * solution_values[var.index] for var, c in zip(variables, coefficients, strict=True))
+@dataclass(frozen=True)
+class FixedLevel:
+    """An earlier objective level held at its optimum: `at_least <= terms <= at_most` (either may be None)."""
+
+    terms: Terms
+    at_least: int | None = None
+    at_most: int | None = None
 
 
 class _Neighbourhoods:
-    """Sets of opportunities to free: each region in turn, then random clusters that share people."""
+    """Sets of opportunities to free, by turns: part of one region (the regions in turn), then a random
+    cluster of deals that share people. Each kind keeps its own size, grown while its steps are proven
+    quickly and shrunk when they time out: a region's deals compete for the same people, so it needs
+    smaller sets than a cluster to be solved exactly within a step."""
 
-    def __init__(self, problem: Problem, rng: random.Random, size_divisor: int = 8) -> None:
+    KINDS = ("region", "cluster")
+
+    def __init__(self, problem: Problem, rng: random.Random, first_pairs: int = 2_500) -> None:
         self.problem = problem
         self.rng = rng
         by_region: dict[str, list[int]] = defaultdict(list)
@@ -56,23 +68,26 @@ class _Neighbourhoods:
         self.staff_of_opportunity: list[set[int]] = [set() for _ in problem.opportunity_ids]
         for pair in problem.pairs:
             self.staff_of_opportunity[problem.slots[pair.slot].opportunity].add(pair.staff)
-        self.size = max(8, len(self.staffable) // size_divisor)
+        # Start where a step's model has about `first_pairs` assignment variables: what one worker solves
+        # exactly in a fraction of a second (L: about 1/8 of the deals; XL: 1/200).
+        first = max(8, len(self.staffable) * first_pairs // max(len(problem.pairs), 1))
+        self.sizes = dict.fromkeys(self.KINDS, first)
         self.turn = 0
 
-    def next(self) -> set[int]:
+    def next(self) -> tuple[str, set[int]]:
         self.turn += 1
-        if self.regions and self.turn % 2 == 1:
-            region = self.regions[(self.turn // 2) % len(self.regions)]
-            if len(region) <= self.size * 2:
-                return set(region)
-            return set(self.rng.sample(region, self.size * 2))
-        return self._cluster()
+        kind = self.KINDS[self.turn % len(self.KINDS)]
+        if kind == "region" and self.regions:
+            region = self.regions[(self.turn // len(self.KINDS)) % len(self.regions)]
+            size = self.sizes["region"]
+            return "region", set(region) if len(region) <= size else set(self.rng.sample(region, size))
+        return "cluster", self._cluster()
 
     def _cluster(self) -> set[int]:
         """Grow from a random deal through the people who could work on it."""
         chosen: set[int] = set()
         frontier = [self.rng.choice(self.staffable)]
-        while frontier and len(chosen) < self.size:
+        while frontier and len(chosen) < self.sizes["cluster"]:
             o = frontier.pop(self.rng.randrange(len(frontier)))
             if o in chosen:
                 continue
@@ -87,11 +102,164 @@ class _Neighbourhoods:
                 )
         return chosen
 
-    def feedback(self, solved_fast: bool, timed_out: bool) -> None:
+    def feedback(self, kind: str, solved_fast: bool, timed_out: bool) -> None:
         if solved_fast:
-            self.size = min(len(self.staffable), int(self.size * 1.25) + 1)
+            self.sizes[kind] = min(len(self.staffable), int(self.sizes[kind] * 1.25) + 1)
         elif timed_out:
-            self.size = max(4, int(self.size * 0.8))
+            self.sizes[kind] = max(4, int(self.sizes[kind] * 0.8))
+
+
+class _Linear:
+    """A linear expression over the whole model's assignment and lead variables, as coefficients per pair
+    and per lead option, so that its value on fixed deals and its restriction to freed deals are cheap."""
+
+    def __init__(self, terms: Terms, pair_of: dict[int, int], lead_of: dict[int, int]) -> None:
+        self.pair: dict[int, int] = defaultdict(int)
+        self.lead: dict[int, int] = defaultdict(int)
+        for var, coefficient in zip(*terms, strict=True):
+            if var.index in pair_of:
+                self.pair[pair_of[var.index]] += coefficient
+            elif var.index in lead_of:
+                self.lead[lead_of[var.index]] += coefficient
+            else:
+                raise ValueError(f"objective term {var} is neither an assignment nor a lead")
+
+    def value(self, pairs: Sequence[int], leads: Sequence[int]) -> int:
+        return sum(self.pair.get(p, 0) for p in pairs) + sum(self.lead.get(q, 0) for q in leads)
+
+    def restricted(self, pairs: Sequence[int], leads: Sequence[int], v: Variables) -> cp_model.LinearExprT:
+        """The expression on a step's model whose variable i stands for pairs[i] (leads likewise)."""
+        variables = [v.assign[i] for i, p in enumerate(pairs) if p in self.pair]
+        coefficients = [self.pair[p] for p in pairs if p in self.pair]
+        variables += [v.lead[i] for i, q in enumerate(leads) if q in self.lead]
+        coefficients += [self.lead[q] for q in leads if q in self.lead]
+        return cp_model.LinearExpr.weighted_sum(variables, coefficients)
+
+
+@dataclass
+class _Step:
+    model: cp_model.CpModel
+    variables: Variables
+    pairs: list[int]  # step pair index -> problem pair index
+    leads: list[int]  # step lead index -> problem lead option index
+    free: frozenset[int]  # the freed opportunities
+    kept: Solution  # the part of the incumbent outside the freed deals
+    incumbent: int  # objective of the incumbent on the freed deals
+
+
+class SubModels:
+    """Builds each step's model: the freed deals only, on what the rest of the plan leaves free."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        objective: Terms,
+        maximize: bool,
+        fixed_levels: Sequence[FixedLevel],
+        variables: Variables,
+    ) -> None:
+        self.problem = problem
+        self.maximize = maximize
+        pair_of = {var.index: p for p, var in enumerate(variables.assign)}
+        lead_of = {var.index: q for q, var in enumerate(variables.lead)}
+        self.objective = _Linear(objective, pair_of, lead_of)
+        self.floors = [(_Linear(f.terms, pair_of, lead_of), f.at_least, f.at_most) for f in fixed_levels]
+        self.owner = [problem.slots[pair.slot].opportunity for pair in problem.pairs]
+        self.pairs_of: list[list[int]] = [[] for _ in problem.opportunity_ids]
+        for p, o in enumerate(self.owner):
+            self.pairs_of[o].append(p)
+
+    def build(self, free: set[int], solution: Solution) -> _Step:
+        problem = self.problem
+        freed = sorted(free)
+        pairs = [p for o in freed for p in self.pairs_of[o]]
+        leads = [q for o in freed for q in problem.leads_by_opportunity[o]]
+        kept = Solution(
+            assigned=tuple(p for p in solution.assigned if self.owner[p] not in free),
+            leads=tuple(q for q in solution.leads if problem.lead_options[q].opportunity not in free),
+        )
+        touched = {problem.pairs[p].staff for p in pairs}
+        capacity = list(problem.capacity)
+        for staff in touched:
+            capacity[staff] = list(capacity[staff])
+        focus: dict[int, set[int]] = defaultdict(set)
+        for p in kept.assigned:
+            pair = problem.pairs[p]
+            if pair.staff in touched:
+                slot = problem.slots[pair.slot]
+                row = capacity[pair.staff]
+                for week in range(slot.start_week, slot.end_week + 1):
+                    row[week] -= slot.hours_per_week
+                focus[pair.staff].add(slot.opportunity)
+        for q in kept.leads:
+            option = problem.lead_options[q]
+            window = problem.windows[option.opportunity]
+            if option.staff in touched and window is not None:
+                row = capacity[option.staff]
+                for week in range(window[0], window[1] + 1):
+                    row[week] -= problem.lead_hours_per_week
+        max_opportunities = list(problem.max_opportunities)
+        for staff, opportunities in focus.items():
+            limit = max_opportunities[staff]
+            if limit is not None:
+                max_opportunities[staff] = limit - len(opportunities)
+        # Only the freed deals' slots, renumbered: the problem's per-slot work then scales with the step.
+        slots = [s for o in freed for s in problem.slots_by_opportunity[o]]
+        renumbered = {s: i for i, s in enumerate(slots)}
+        sub = replace(
+            problem,
+            slots=[problem.slots[s] for s in slots],
+            pairs=[replace(problem.pairs[p], slot=renumbered[problem.pairs[p].slot]) for p in pairs],
+            lead_options=[problem.lead_options[q] for q in leads],
+            capacity=capacity,
+            max_opportunities=max_opportunities,
+            pinned_pairs=[],
+            fixed_leads={o: s for o, s in problem.fixed_leads.items() if o in free},
+            previous_pairs=[],
+            previous_total=0,
+            warm_pairs=[],
+            warm_leads=[],
+        )
+        model, v = build_model(sub)
+        for linear, at_least, at_most in self.floors:
+            rest = linear.value(kept.assigned, kept.leads)
+            expression = linear.restricted(pairs, leads, v)
+            if at_least is not None:
+                model.add(expression >= at_least - rest)
+            if at_most is not None:
+                model.add(expression <= at_most - rest)
+        objective = self.objective.restricted(pairs, leads, v)
+        if self.maximize:
+            model.maximize(objective)
+        else:
+            model.minimize(objective)
+        chosen = set(solution.assigned)
+        chosen_leads = set(solution.leads)
+        hint = Solution(
+            assigned=tuple(i for i, p in enumerate(pairs) if p in chosen),
+            leads=tuple(i for i, q in enumerate(leads) if q in chosen_leads),
+        )
+        add_solution_hint(model, sub, v, hint)
+        incumbent = self.objective.value([pairs[i] for i in hint.assigned], [leads[i] for i in hint.leads])
+        return _Step(model, v, pairs, leads, frozenset(free), kept, incumbent)
+
+    @staticmethod
+    def read(step: _Step, solver: cp_model.CpSolver) -> Solution:
+        """The step's solution on the freed deals, as problem indexes."""
+        return Solution(
+            assigned=tuple(step.pairs[i] for i, var in enumerate(step.variables.assign) if solver.boolean_value(var)),
+            leads=tuple(step.leads[i] for i, var in enumerate(step.variables.lead) if solver.boolean_value(var)),
+        )
+
+    def merge(self, free: frozenset[int], part: Solution, onto: Solution) -> Solution:
+        """`onto` with its freed deals replaced by `part`."""
+        problem = self.problem
+        kept_pairs = (p for p in onto.assigned if self.owner[p] not in free)
+        kept_leads = (q for q in onto.leads if problem.lead_options[q].opportunity not in free)
+        return Solution(
+            assigned=tuple(sorted((*kept_pairs, *part.assigned))),
+            leads=tuple(sorted((*kept_leads, *part.leads))),
+        )
 
 
 def improve(
@@ -106,33 +274,38 @@ def improve(
     budget: float,
     trivial_bound: int,
     seed: int,
+    fixed_levels: Sequence[FixedLevel] = (),
     step_limit_s: float = 1.0,
     step_workers: int = 1,
     step_linearization: int = 2,
-    size_divisor: int = 8,
+    first_pairs: int = 2_500,
     bound_search: bool = True,
     deterministic: bool = False,
     should_stop: Callable[[], bool] | None = None,
     on_solution: Callable[[float, float], None] | None = None,
 ) -> LnsOutcome:
-    """Improve `start` until `deadline` on `objective`, which `model` must already optimize in the same
-    direction (with any earlier level fixed as a constraint). The model is not changed.
+    """Improve `start` until `deadline` on `objective`. `model` must already optimize it in the same
+    direction with every earlier level held by a constraint; the same levels are given as `fixed_levels`
+    for the steps' models. `model` is only solved (by the bound thread), not changed.
 
     With `deterministic`, steps are bounded by CP-SAT's deterministic time and the search ends when
     `budget` seconds of deterministic time are spent; `trivial_bound` is reported when the whole-model
     search ends without a bound of its own (`deadline` then only guards against a runaway), so the same
     input gives the same plan whatever the machine load; only the reported bound may vary.
 
-    Levers (benchmarks/RESULTS.md, session 2 at L-0, 30 s): a step limit of 1 s gave 471.7M against 460.0M
-    for 3 s, 467.7M for 0.7 s and 455.7M for 0.5 s; two workers per step without the bound thread 430.4M;
-    linearization 1 in steps 431.1M; the bound thread costs the steps nothing (459.7M without it)."""
+    Levers measured in session 3 (L, 30 s; run-to-run spread on one instance is about 4 %): the step's
+    own model instead of a domain-fixed clone of the whole model lifted L from 7.3 % to 5.2 % below the
+    best known plans (mean of 3) and XL-0 from 1,552M (no step improved) to 2,019M; separate sizes per
+    neighbourhood kind matter (regions need smaller sets); two step threads lost about 40 % of their
+    steps to conflicts on shared people (5.8 %); a neighbourhood around unfilled slots gained a tenth of
+    what the others gain per second. Step-parameter study on 20 saved step models: linearization 1,
+    no presolve, probing 0, symmetry 0, fixed or hint search, repair_hint all gain less per second."""
     started = time.perf_counter()
     rng = random.Random(seed)
 
     def better(candidate: int, incumbent: int) -> bool:
         return candidate > incumbent if maximize else candidate < incumbent
 
-    # The bound thread solves the whole model; the LNS works on a clone whose domains it rewrites.
     bound_solver = cp_model.CpSolver()
     bound_solver.parameters.num_workers = 1
     bound_solver.parameters.linearization_level = 2
@@ -147,32 +320,11 @@ def improve(
     def run_bound() -> None:
         whole["status"] = bound_solver.solve(model)
 
-    local = model.clone()
     bound_thread = threading.Thread(target=run_bound, daemon=True)
-
-    index_of = [var.index for var in variables.assign] + [var.index for var in variables.lead]
-    owner: list[int] = [problem.slots[pair.slot].opportunity for pair in problem.pairs]
-    owner += [option.opportunity for option in problem.lead_options]
-    extra = [(var.index, o) for o, var in variables.staffed.items()]
-    extra += [(var.index, o) for (_, o), var in variables.works.items()]
-    neighbourhoods = _Neighbourhoods(problem, rng, size_divisor)
+    sub_models = SubModels(problem, objective, maximize, fixed_levels, variables)
+    neighbourhoods = _Neighbourhoods(problem, rng, first_pairs)
     steps = improvements = 0
     spent = 0.0  # deterministic time, when deterministic
-
-    def current_values(solution: Solution) -> dict[int, int]:
-        chosen = set(solution.assigned)
-        leads = set(solution.leads)
-        values = {index_of[p]: int(p in chosen) for p in range(len(problem.pairs))}
-        offset = len(problem.pairs)
-        for q in range(len(problem.lead_options)):
-            values[index_of[offset + q]] = int(q in leads)
-        staffed = {problem.lead_options[q].opportunity for q in solution.leads}
-        working = {(problem.pairs[p].staff, owner[p]) for p in solution.assigned}
-        for o, var in variables.staffed.items():
-            values[var.index] = int(o in staffed)
-        for key, var in variables.works.items():
-            values[var.index] = int(key in working)
-        return values
 
     def read(solver: cp_model.CpSolver) -> Solution:
         return Solution(
@@ -180,15 +332,15 @@ def improve(
             leads=tuple(q for q, var in enumerate(variables.lead) if solver.boolean_value(var)),
         )
 
+    def score(solution: Solution) -> int:
+        return sub_models.objective.value(solution.assigned, solution.leads)
+
     best = start
-    start_values = current_values(start)
-    best_value = _score(objective, start_values)
+    best_value = score(start)
     # The whole-model search starts from the plan we have: with a solution its status is at least
     # FEASIBLE, so the bound it proves can be reported even if it never finds a better plan.
     model.clear_hints()  # type: ignore[no-untyped-call]
-    for index, value in start_values.items():
-        model.proto.solution_hint.vars.append(index)
-        model.proto.solution_hint.values.append(value)
+    add_solution_hint(model, problem, variables, start)
     if bound_search:
         bound_thread.start()
     if on_solution is not None:
@@ -203,20 +355,8 @@ def improve(
         if whole.get("status") == cp_model.OPTIMAL and not deterministic:
             break
         steps += 1
-        free = neighbourhoods.next()
-        values = current_values(best)
-        domains = local.proto.variables
-        for position, index in enumerate(index_of):
-            fixed = owner[position] not in free
-            domain = domains[index].domain
-            domain[0], domain[1] = (values[index], values[index]) if fixed else (0, 1)
-        for index, o in extra:
-            domain = domains[index].domain
-            domain[0], domain[1] = (values[index], values[index]) if o not in free else (0, 1)
-        local.clear_hints()  # type: ignore[no-untyped-call]
-        for index, value in values.items():
-            local.proto.solution_hint.vars.append(index)
-            local.proto.solution_hint.values.append(value)
+        kind, free = neighbourhoods.next()
+        step = sub_models.build(free, best)
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = step_workers
         solver.parameters.linearization_level = step_linearization
@@ -227,16 +367,17 @@ def improve(
         else:
             solver.parameters.max_time_in_seconds = limit
         step_started = time.perf_counter()
-        status = solver.solve(local)
+        status = solver.solve(step.model)
         elapsed = solver.deterministic_time if deterministic else time.perf_counter() - step_started
         spent += solver.deterministic_time
         neighbourhoods.feedback(
+            kind,
             solved_fast=status == cp_model.OPTIMAL and elapsed < step_limit_s / 4,
             timed_out=status != cp_model.OPTIMAL,
         )
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and better(round(solver.objective_value), best_value):
-            best = read(solver)
-            best_value = _score(objective, current_values(best))
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and better(round(solver.objective_value), step.incumbent):
+            best = sub_models.merge(step.free, SubModels.read(step, solver), best)
+            best_value = score(best)
             improvements += 1
             if on_solution is not None:
                 on_solution(time.perf_counter() - started, float(best_value))
@@ -246,13 +387,12 @@ def improve(
     if bound_search:
         bound_thread.join()
     whole_status = whole.get("status")
-    proven = False
     # CP-SAT reports a bound only with a status of OPTIMAL or FEASIBLE; after UNKNOWN the number it returns
     # (0.0) means nothing, and taking it would declare an unproven plan optimal.
     has_bound = whole_status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     if not deterministic and has_bound and better(round(bound_solver.objective_value), best_value):
         best = read(bound_solver)
-        best_value = _score(objective, current_values(best))
+        best_value = score(best)
     if has_bound:
         whole_bound = round(bound_solver.best_objective_bound)
         bound = max(whole_bound, best_value) if maximize else min(whole_bound, best_value)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from service.solver.greedy import Solution
 from service.solver.problem import Problem
 
 
@@ -29,40 +30,38 @@ Terms = tuple[list[cp_model.IntVar], list[int]]
 
 def add_capacity(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
     """H3 capacity: member hours plus lead hours of each person fit each week's capacity."""
-    for staff in range(len(problem.staff_ids)):
-        pairs = problem.pairs_by_staff[staff]
-        leads = problem.leads_by_staff[staff]
+    weeks = range(problem.weeks)
+    for staff, pairs in enumerate(problem.pairs_by_staff):
         if not pairs:
             continue
+        active: list[list[int]] = [[] for _ in weeks]
+        active_leads: list[list[int]] = [[] for _ in weeks]
+        load = [0] * problem.weeks
+        for p in pairs:
+            slot = problem.slots[problem.pairs[p].slot]
+            for week in range(slot.start_week, slot.end_week + 1):
+                active[week].append(p)
+                load[week] += slot.hours_per_week
+        for q in problem.leads_by_staff[staff]:
+            window = problem.windows[problem.lead_options[q].opportunity]
+            if window is not None:
+                for week in range(window[0], window[1] + 1):
+                    active_leads[week].append(q)
+                    load[week] += problem.lead_hours_per_week
         # Weeks with the same active variables need only the tightest capacity among them.
-        tightest: dict[tuple[int, ...], int] = {}
-        for week in range(problem.weeks):
-            active: list[int] = []
-            load = 0
-            for p in pairs:
-                slot = problem.slots[problem.pairs[p].slot]
-                if slot.start_week <= week <= slot.end_week:
-                    active.append(p)
-                    load += slot.hours_per_week
-            active_leads: list[int] = []
-            for q in leads:
-                window = problem.windows[problem.lead_options[q].opportunity]
-                if window is not None and window[0] <= week <= window[1]:
-                    active_leads.append(q)
-            load += problem.lead_hours_per_week * len(active_leads)
-            capacity = problem.capacity[staff][week]
-            if load <= capacity:
+        tightest: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        capacity = problem.capacity[staff]
+        for week in weeks:
+            if load[week] <= capacity[week]:
                 continue
-            key = (*active, -1, *active_leads)
-            if key not in tightest or capacity < tightest[key]:
-                tightest[key] = capacity
-        for key, capacity in tightest.items():
-            split = key.index(-1)
-            week_pairs, week_leads = key[:split], key[split + 1 :]
+            key = (tuple(active[week]), tuple(active_leads[week]))
+            if key not in tightest or capacity[week] < tightest[key]:
+                tightest[key] = capacity[week]
+        for (week_pairs, week_leads), hours in tightest.items():
             variables = [v.assign[p] for p in week_pairs] + [v.lead[q] for q in week_leads]
             coefficients = [problem.slots[problem.pairs[p].slot].hours_per_week for p in week_pairs]
             coefficients += [problem.lead_hours_per_week] * len(week_leads)
-            model.add(cp_model.LinearExpr.weighted_sum(variables, coefficients) <= capacity)
+            model.add(cp_model.LinearExpr.weighted_sum(variables, coefficients) <= hours)
 
 
 def add_slots(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
@@ -170,6 +169,26 @@ def build_model(
     for rule in rules:
         rule(model, problem, variables)
     return model, variables
+
+
+def add_solution_hint(model: cp_model.CpModel, problem: Problem, v: Variables, solution: Solution) -> None:
+    """Hint every variable of `model` (built from `problem`) with its value in `solution`. Written to the
+    proto in bulk: on large problems one add_hint call per variable costs more than the step it hints."""
+    chosen = set(solution.assigned)
+    leads = set(solution.leads)
+    staffed = {problem.lead_options[q].opportunity for q in solution.leads}
+    working = {(problem.pairs[p].staff, problem.slots[problem.pairs[p].slot].opportunity) for p in chosen}
+    indexes = [var.index for var in v.assign] + [var.index for var in v.lead]
+    values = [int(p in chosen) for p in range(len(v.assign))] + [int(q in leads) for q in range(len(v.lead))]
+    for opportunity, var in v.staffed.items():
+        indexes.append(var.index)
+        values.append(int(opportunity in staffed))
+    for key, var in v.works.items():
+        indexes.append(var.index)
+        values.append(int(key in working))
+    hint = model.proto.solution_hint
+    hint.vars.extend(indexes)
+    hint.values.extend(values)
 
 
 # --------------------------------------------------------------------------- objective terms

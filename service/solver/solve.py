@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 
 from service.contract import BrokenRule
 from service.solver.greedy import Solution, greedy
-from service.solver.lns import improve
+from service.solver.lns import FixedLevel, improve
 from service.solver.model import (
     HARD_RULES,
     Terms,
@@ -30,6 +30,7 @@ from service.solver.model import (
     add_one_lead,
     add_pins,
     add_slots,
+    add_solution_hint,
     build_model,
     cost_terms,
     covered_value_terms,
@@ -166,6 +167,7 @@ class _Levels:
             params.linearization_level if params.linearization_level is not None else default_linearization(problem)
         )
         self.reports: list[LevelReport] = []
+        self.fixed: list[FixedLevel] = []  # earlier levels held at their optimum, for the LNS steps' models
         self.stopped = False
         self.progress: list[tuple[float, float]] = []
 
@@ -205,7 +207,7 @@ class _Levels:
             self.model.minimize(expression)
         self.model.clear_hints()  # type: ignore[no-untyped-call]
         if hint is not None:
-            self._add_hint(hint)
+            add_solution_hint(self.model, self.problem, self.vars, hint)
         solver = self._solver(time_limit)
         started = time.perf_counter()
         recorder = _Recorder(started, hook)
@@ -256,6 +258,7 @@ class _Levels:
             trivial_bound=upper_bound(self.problem) if maximize else 0,
             objective=terms,
             maximize=maximize,
+            fixed_levels=self.fixed,
             seed=self.params.seed,
             deterministic=self.params.deterministic,
             should_stop=self.should_stop,
@@ -277,27 +280,12 @@ class _Levels:
         return status, outcome.solution, outcome.value, outcome.bound
 
     def fix(self, terms: Terms, at_least: int | None = None, at_most: int | None = None) -> None:
+        self.fixed.append(FixedLevel(terms, at_least, at_most))
         expression = cp_model.LinearExpr.weighted_sum(*terms)
         if at_least is not None:
             self.model.add(expression >= at_least)
         if at_most is not None:
             self.model.add(expression <= at_most)
-
-    def _add_hint(self, hint: Solution) -> None:
-        chosen = set(hint.assigned)
-        for p, var in enumerate(self.vars.assign):
-            self.model.add_hint(var, p in chosen)
-        leads = set(hint.leads)
-        for q, var in enumerate(self.vars.lead):
-            self.model.add_hint(var, q in leads)
-        staffed = {self.problem.lead_options[q].opportunity for q in hint.leads}
-        for opportunity, var in self.vars.staffed.items():
-            self.model.add_hint(var, opportunity in staffed)
-        working = {
-            (self.problem.pairs[p].staff, self.problem.slots[self.problem.pairs[p].slot].opportunity) for p in chosen
-        }
-        for key, var in self.vars.works.items():
-            self.model.add_hint(var, key in working)
 
     def same_fill_warm_start(self, solution: Solution, time_limit: float) -> Solution | None:
         """The cheapest plan filling as many slots of each value as `solution` does. Slots of equal value

@@ -141,3 +141,91 @@ def test_lns_never_claims_a_proof_the_whole_model_search_did_not_make() -> None:
     )
     assert not outcome.proven  # proving M takes CP-SAT about a second, never 20 ms
     assert outcome.bound >= outcome.value
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_an_lns_step_model_holds_the_incumbent_and_its_optimum_merges_into_a_valid_plan(seed: int) -> None:
+    """A step's model has only the freed deals, on the hours and focus the fixed rest of the plan leaves,
+    with the earlier level (covered value) as a floor. The incumbent must fit it exactly, and the step's
+    optimum put back into the plan must keep every hard rule and the floor, and not cost more."""
+    import random
+    import time
+
+    from ortools.sat.python import cp_model
+
+    from service.planning import build_plan
+    from service.solver.greedy import greedy
+    from service.solver.lns import FixedLevel, SubModels
+    from service.solver.model import build_model, cost_terms, covered_value_terms
+    from service.solver.solve import Result, evaluate, upper_bound
+
+    body = generate("M", seed)
+    request = parse_request(body)
+    problem = compile_problem(request)
+    _, variables = build_model(problem)
+    start = greedy(problem)
+    assert start is not None
+    value, _, cost = evaluate(problem, start)
+    steps = SubModels(
+        problem,
+        cost_terms(problem, variables),
+        False,
+        [FixedLevel(covered_value_terms(problem, variables), at_least=value)],
+        variables,
+    )
+    staffed = sorted({problem.lead_options[q].opportunity for q in start.leads})
+    free = set(random.Random(seed).sample(staffed, len(staffed) // 3))
+    step = steps.build(free, start)
+
+    pinned = cp_model.CpSolver()
+    pinned.parameters.fix_variables_to_their_hinted_value = True
+    pinned.parameters.num_workers = 1
+    assert pinned.solve(step.model) == cp_model.OPTIMAL, "the incumbent does not fit its own step model"
+    assert round(pinned.objective_value) == step.incumbent
+
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 20
+    assert solver.solve(step.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    merged = steps.merge(step.free, SubModels.read(step, solver), start)
+    merged_value, kept, merged_cost = evaluate(problem, merged)
+    assert merged_value >= value
+    assert merged_cost <= cost
+    result = Result(
+        status="feasible",
+        solution=merged,
+        covered_value=merged_value,
+        value_bound=max(upper_bound(problem), merged_value),
+        kept_previous=kept,
+        cost=merged_cost,
+        build_ms=0,
+        solve_ms=0,
+        workers=1,
+        linearization_level=2,
+        seed=0,
+    )
+    plan = build_plan(request, problem, result, compile_ms=0, started=time.perf_counter())
+    assert_valid(body, plan.model_dump(mode="json"))
+
+
+def test_lns_keeps_every_earlier_level_through_changes_and_cost() -> None:
+    """With a previous plan all three levels run by LNS on an M instance: the final plan keeps the covered
+    value level 1 found and the kept count level 2 found, and passes the independent checker."""
+    body = generate("M", 3)
+    first = make_plan(parse_request(body), params=SolveParams(time_limit_s=2.0, deterministic=True, use_lns=True))
+    body["previous_plan"] = [
+        {"opportunity_id": a.opportunity_id, "demand_id": a.demand_id, "staff_id": a.staff_id}
+        for a in first.assignments[::2]
+    ]
+    request = parse_request(body)
+    problem = compile_problem(request)
+    result = solve(problem, SolveParams(time_limit_s=3.0, deterministic=True, use_lns=True))
+    names = [level.name for level in result.levels]
+    assert [name.split(" ")[0] for name in names] == ["covered_value", "changes", "total_cost"]
+    assert "lns" in names[0]
+    assert "lns" in names[2]
+    assert result.covered_value == result.levels[0].objective
+    assert result.kept_previous >= result.levels[1].objective
+    plan = make_plan(request, params=SolveParams(time_limit_s=3.0, deterministic=True, use_lns=True))
+    assert plan.objective.covered_value == pytest.approx(first.objective.covered_value, rel=0.05)
+    assert_valid(body, plan.model_dump(mode="json"))

@@ -23,7 +23,7 @@ from ortools.sat.python import cp_model
 
 from service.solver.greedy import Solution
 from service.solver.model import Terms, Variables, add_solution_hint, build_model
-from service.solver.problem import Problem
+from service.solver.problem import Pair, Problem
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ class SubModels:
         sub = replace(
             problem,
             slots=[problem.slots[s] for s in slots],
-            pairs=[replace(problem.pairs[p], slot=renumbered[problem.pairs[p].slot]) for p in pairs],
+            pairs=[Pair(pair.staff, renumbered[pair.slot], pair.cost) for pair in (problem.pairs[p] for p in pairs)],
             lead_options=[problem.lead_options[q] for q in leads],
             capacity=capacity,
             max_opportunities=max_opportunities,

@@ -378,11 +378,11 @@ def solve(
     build_ms = round((time.perf_counter() - start) * 1000)
     more_levels = 2 if problem.previous_pairs else 1
 
-    # Level 1: covered value. Later levels need a little time; keep a share for them.
-    level_limit = levels.budget(0.8)
     use_lns = params.use_lns
     if use_lns is None:
         use_lns = len(problem.pairs) > LARGE_PROBLEM_PAIRS and params.num_workers is None
+    # Level 1: covered value. Later levels need a little time; keep a share for them.
+    level_limit = levels.budget(0.9 if use_lns else 0.8)
     if use_lns and hint is not None and not problem.pinned_pairs:
         status, solution, value, bound = levels.run_lns(
             "covered_value", covered_value_terms(problem, levels.vars), True, hint, level_limit, on_solution

@@ -121,6 +121,10 @@ class Result:
 # portfolio times out. Above it, finding good plans matters more: two workers with the lighter LP find
 # better plans in 30 s at L. Figures: benchmarks/RESULTS.md.
 LARGE_PROBLEM_PAIRS = 4_000
+# Above this many pairs the LNS runs no whole-model search for a bound: at XL (475,000 pairs) its bound
+# after 30 s is exactly the trivial one (every slot filled), and its presolve, which does not stop at
+# once, made the level overrun its time by seconds. The trivial bound is then reported.
+BOUND_SEARCH_MAX_PAIRS = 100_000
 
 
 def default_workers(problem: Problem) -> int:
@@ -259,6 +263,7 @@ class _Levels:
             objective=terms,
             maximize=maximize,
             fixed_levels=self.fixed,
+            bound_search=len(self.problem.pairs) <= BOUND_SEARCH_MAX_PAIRS,
             seed=self.params.seed,
             deterministic=self.params.deterministic,
             should_stop=self.should_stop,

@@ -142,7 +142,6 @@ class _Step:
     variables: Variables
     pairs: list[int]  # step pair index -> problem pair index
     leads: list[int]  # step lead index -> problem lead option index
-    free: frozenset[int]  # the freed opportunities
     kept: Solution  # the part of the incumbent outside the freed deals
     incumbent: int  # objective of the incumbent on the freed deals
 
@@ -241,7 +240,7 @@ class SubModels:
         )
         add_solution_hint(model, sub, v, hint)
         incumbent = self.objective.value([pairs[i] for i in hint.assigned], [leads[i] for i in hint.leads])
-        return _Step(model, v, pairs, leads, frozenset(free), kept, incumbent)
+        return _Step(model, v, pairs, leads, kept, incumbent)
 
     @staticmethod
     def read(step: _Step, solver: cp_model.CpSolver) -> Solution:
@@ -251,14 +250,12 @@ class SubModels:
             leads=tuple(step.leads[i] for i, var in enumerate(step.variables.lead) if solver.boolean_value(var)),
         )
 
-    def merge(self, free: frozenset[int], part: Solution, onto: Solution) -> Solution:
-        """`onto` with its freed deals replaced by `part`."""
-        problem = self.problem
-        kept_pairs = (p for p in onto.assigned if self.owner[p] not in free)
-        kept_leads = (q for q in onto.leads if problem.lead_options[q].opportunity not in free)
+    @staticmethod
+    def merge(step: _Step, part: Solution) -> Solution:
+        """The plan the step was built from, with its freed deals replaced by `part`."""
         return Solution(
-            assigned=tuple(sorted((*kept_pairs, *part.assigned))),
-            leads=tuple(sorted((*kept_leads, *part.leads))),
+            assigned=tuple(sorted((*step.kept.assigned, *part.assigned))),
+            leads=tuple(sorted((*step.kept.leads, *part.leads))),
         )
 
 
@@ -295,7 +292,7 @@ def improve(
 
     Levers measured in session 3 (L, 30 s; run-to-run spread on one instance is about 4 %): the step's
     own model instead of a domain-fixed clone of the whole model lifted L from 7.3 % to 5.2 % below the
-    best known plans (mean of 3) and XL-0 from 1,552M (no step improved) to 2,019M; separate sizes per
+    best known plans (mean of 3) and XL-0 at 60 s from 1,552M (no step improved) to 2,019M; separate sizes per
     neighbourhood kind matter (regions need smaller sets); two step threads lost about 40 % of their
     steps to conflicts on shared people (5.8 %); a neighbourhood around unfilled slots gained a tenth of
     what the others gain per second. Step-parameter study on 20 saved step models: linearization 1,
@@ -337,11 +334,11 @@ def improve(
 
     best = start
     best_value = score(start)
-    # The whole-model search starts from the plan we have: with a solution its status is at least
-    # FEASIBLE, so the bound it proves can be reported even if it never finds a better plan.
-    model.clear_hints()  # type: ignore[no-untyped-call]
-    add_solution_hint(model, problem, variables, start)
     if bound_search:
+        # The whole-model search starts from the plan we have: with a solution its status is at least
+        # FEASIBLE, so the bound it proves can be reported even if it never finds a better plan.
+        model.clear_hints()  # type: ignore[no-untyped-call]
+        add_solution_hint(model, problem, variables, start)
         bound_thread.start()
     if on_solution is not None:
         on_solution(time.perf_counter() - started, float(best_value))
@@ -376,7 +373,7 @@ def improve(
             timed_out=status != cp_model.OPTIMAL,
         )
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and better(round(solver.objective_value), step.incumbent):
-            best = sub_models.merge(step.free, SubModels.read(step, solver), best)
+            best = SubModels.merge(step, SubModels.read(step, solver))
             best_value = score(best)
             improvements += 1
             if on_solution is not None:

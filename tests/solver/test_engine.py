@@ -187,7 +187,7 @@ def test_an_lns_step_model_holds_the_incumbent_and_its_optimum_merges_into_a_val
     solver.parameters.num_workers = 1
     solver.parameters.max_time_in_seconds = 20
     assert solver.solve(step.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    merged = steps.merge(step.free, SubModels.read(step, solver), start)
+    merged = SubModels.merge(step, SubModels.read(step, solver))
     merged_value, kept, merged_cost = evaluate(problem, merged)
     assert merged_value >= value
     assert merged_cost <= cost

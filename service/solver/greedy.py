@@ -128,7 +128,7 @@ def _staff_opportunity(
         problem.leads_by_opportunity[opportunity],
         key=lambda q: (problem.lead_options[q].staff not in pinned_staff, q != preferred_lead, lead_price(q), q),
     )
-    for q in options[:4]:
+    for q in options:
         attempt = _Attempt(problem, ledger, opportunity, budget)
         if attempt.book_lead(q, window) and attempt.staff(pinned, pairs_by_staff_and_opportunity, preferred):
             return attempt.chosen, q

@@ -51,7 +51,7 @@ class _Neighbourhoods:
     quickly and shrunk when they time out: a region's deals compete for the same people, so it needs
     smaller sets than a cluster to be solved exactly within a step."""
 
-    KINDS = ("region", "cluster")
+    KINDS = ("region", "cluster", "staff")
 
     def __init__(self, problem: Problem, rng: random.Random, first_pairs: int = 2_500) -> None:
         self.problem = problem
@@ -72,6 +72,15 @@ class _Neighbourhoods:
         # exactly in a fraction of a second (L: about 1/8 of the deals; XL: 1/200).
         first = max(8, len(self.staffable) * first_pairs // max(len(problem.pairs), 1))
         self.sizes = dict.fromkeys(self.KINDS, first)
+        # A staff step frees every assignment of a few people: about as many variables as a deal step.
+        self.sizes["staff"] = max(4, len(problem.staff_ids) * first_pairs // max(len(problem.pairs), 1))
+        competitors: list[set[int]] = [set() for _ in problem.staff_ids]
+        for slot_pairs in problem.pairs_by_slot:
+            people = {problem.pairs[p].staff for p in slot_pairs}
+            for staff in people:
+                competitors[staff] |= people
+        self.competitors = [sorted(c) for c in competitors]
+        self.workers = [s for s, c in enumerate(self.competitors) if c]
         self.turn = 0
 
     def next(self) -> tuple[str, set[int]]:
@@ -81,7 +90,22 @@ class _Neighbourhoods:
             region = self.regions[(self.turn // len(self.KINDS)) % len(self.regions)]
             size = self.sizes["region"]
             return "region", set(region) if len(region) <= size else set(self.rng.sample(region, size))
+        if kind == "staff" and self.workers:
+            return "staff", self._people()
         return "cluster", self._cluster()
+
+    def _people(self) -> set[int]:
+        """Grow from a random person through the people who could fill the same slots."""
+        chosen: set[int] = set()
+        frontier = [self.rng.choice(self.workers)]
+        while frontier and len(chosen) < self.sizes["staff"]:
+            staff = frontier.pop(self.rng.randrange(len(frontier)))
+            if staff in chosen:
+                continue
+            chosen.add(staff)
+            rivals = self.competitors[staff]
+            frontier.extend(self.rng.sample(rivals, min(4, len(rivals))))
+        return chosen
 
     def _cluster(self) -> set[int]:
         """Grow from a random deal through the people who could work on it."""
@@ -104,7 +128,8 @@ class _Neighbourhoods:
 
     def feedback(self, kind: str, solved_fast: bool, timed_out: bool) -> None:
         if solved_fast:
-            self.sizes[kind] = min(len(self.staffable), int(self.sizes[kind] * 1.25) + 1)
+            most = len(self.workers) if kind == "staff" else len(self.staffable)
+            self.sizes[kind] = min(most, int(self.sizes[kind] * 1.25) + 1)
         elif timed_out:
             self.sizes[kind] = max(4, int(self.sizes[kind] * 0.8))
 
@@ -202,6 +227,12 @@ class SubModels:
             limit = max_opportunities[staff]
             if limit is not None:
                 max_opportunities[staff] = limit - len(opportunities)
+        # Pairs and leads that cannot fit what the rest of the plan leaves (a person without the hours in
+        # some week of the slot, or with no deal left under the focus limit) would only be removed again
+        # by CP-SAT's presolve: leave them out. The incumbent's own ones always fit.
+        pairs = [p for p in pairs if self._fits(p, capacity, max_opportunities)]
+        working = {(problem.pairs[p].staff, self.owner[p]) for p in pairs}
+        leads = [q for q in leads if self._leads_fit(q, capacity, working)]
         # Only the freed deals' slots, renumbered: the problem's per-slot work then scales with the step.
         slots = [s for o in freed for s in problem.slots_by_opportunity[o]]
         renumbered = {s: i for i, s in enumerate(slots)}
@@ -242,6 +273,25 @@ class SubModels:
         incumbent = self.objective.value([pairs[i] for i in hint.assigned], [leads[i] for i in hint.leads])
         return _Step(model, v, pairs, leads, kept, incumbent)
 
+    def _fits(self, p: int, capacity: list[list[int]], max_opportunities: list[int | None]) -> bool:
+        pair = self.problem.pairs[p]
+        limit = max_opportunities[pair.staff]
+        if limit is not None and limit <= 0:
+            return False
+        slot = self.problem.slots[pair.slot]
+        row = capacity[pair.staff]
+        return all(row[week] >= slot.hours_per_week for week in range(slot.start_week, slot.end_week + 1))
+
+    def _leads_fit(self, q: int, capacity: list[list[int]], working: set[tuple[int, int]]) -> bool:
+        option = self.problem.lead_options[q]
+        if (option.staff, option.opportunity) not in working:
+            return False
+        window = self.problem.windows[option.opportunity]
+        if window is None:
+            return True
+        row = capacity[option.staff]
+        return all(row[week] >= self.problem.lead_hours_per_week for week in range(window[0], window[1] + 1))
+
     @staticmethod
     def read(step: _Step, solver: cp_model.CpSolver) -> Solution:
         """The step's solution on the freed deals, as problem indexes."""
@@ -257,6 +307,64 @@ class SubModels:
             assigned=tuple(sorted((*step.kept.assigned, *part.assigned))),
             leads=tuple(sorted((*step.kept.leads, *part.leads))),
         )
+
+
+class PeopleSteps:
+    """Steps that free every assignment and lead option of a few people, across all deals: a deal step
+    cannot move someone at their focus limit from a kept deal to a freed one, this one can. Each step is
+    the whole model with every other decision fixed to the incumbent. One clone of the whole model is
+    kept with all decisions fixed, and only what changed is re-fixed, so a step costs the domains it
+    frees rather than a model build; CP-SAT's presolve removes the fixed part."""
+
+    def __init__(self, model: cp_model.CpModel, problem: Problem, variables: Variables, solution: Solution) -> None:
+        self.model = model.clone()
+        self.model.clear_hints()  # type: ignore[no-untyped-call]
+        self.problem = problem
+        self.variables = variables
+        self.assigned: set[int] = set()
+        self.leads: set[int] = set()
+        for p in range(len(variables.assign)):
+            self._set(variables.assign[p].index, 0)
+        for q in range(len(variables.lead)):
+            self._set(variables.lead[q].index, 0)
+        self.sync(solution)
+
+    def _set(self, index: int, value: int | None) -> None:
+        domain = self.model.proto.variables[index].domain
+        domain[0] = 0 if value is None else value
+        domain[1] = 1 if value is None else value
+
+    def sync(self, solution: Solution) -> None:
+        """Fix every decision to its value in `solution` (only those that differ are touched)."""
+        assigned, leads = set(solution.assigned), set(solution.leads)
+        for p in self.assigned ^ assigned:
+            self._set(self.variables.assign[p].index, int(p in assigned))
+        for q in self.leads ^ leads:
+            self._set(self.variables.lead[q].index, int(q in leads))
+        self.assigned, self.leads = assigned, leads
+
+    def build(self, people: set[int], solution: Solution) -> cp_model.CpModel:
+        """The whole model with only `people`'s decisions free, hinted with `solution`. Valid until the
+        next build: call `release` after solving it."""
+        self.sync(solution)
+        self.freed = (
+            [p for staff in people for p in self.problem.pairs_by_staff[staff]],
+            [q for staff in people for q in self.problem.leads_by_staff[staff]],
+        )
+        for p in self.freed[0]:
+            self._set(self.variables.assign[p].index, None)
+        for q in self.freed[1]:
+            self._set(self.variables.lead[q].index, None)
+        self.model.clear_hints()  # type: ignore[no-untyped-call]
+        add_solution_hint(self.model, self.problem, self.variables, solution)
+        return self.model
+
+    def release(self) -> None:
+        """Fix the freed decisions again, to the incumbent the step was built from."""
+        for p in self.freed[0]:
+            self._set(self.variables.assign[p].index, int(p in self.assigned))
+        for q in self.freed[1]:
+            self._set(self.variables.lead[q].index, int(q in self.leads))
 
 
 def improve(
@@ -334,6 +442,7 @@ def improve(
 
     best = start
     best_value = score(start)
+    people_steps = PeopleSteps(model, problem, variables, start)
     if bound_search:
         # The whole-model search starts from the plan we have: with a solution its status is at least
         # FEASIBLE, so the bound it proves can be reported even if it never finds a better plan.
@@ -353,7 +462,12 @@ def improve(
             break
         steps += 1
         kind, free = neighbourhoods.next()
-        step = sub_models.build(free, best)
+        if kind == "staff":
+            step_model = people_steps.build(free, best)
+            incumbent = best_value
+        else:
+            step = sub_models.build(free, best)
+            step_model, incumbent = step.model, step.incumbent
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = step_workers
         solver.parameters.linearization_level = step_linearization
@@ -364,7 +478,7 @@ def improve(
         else:
             solver.parameters.max_time_in_seconds = limit
         step_started = time.perf_counter()
-        status = solver.solve(step.model)
+        status = solver.solve(step_model)
         elapsed = solver.deterministic_time if deterministic else time.perf_counter() - step_started
         spent += solver.deterministic_time
         neighbourhoods.feedback(
@@ -372,8 +486,14 @@ def improve(
             solved_fast=status == cp_model.OPTIMAL and elapsed < step_limit_s / 4,
             timed_out=status != cp_model.OPTIMAL,
         )
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and better(round(solver.objective_value), step.incumbent):
+        improved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and better(round(solver.objective_value), incumbent)
+        if kind == "staff":
+            people_steps.release()
+            if improved:
+                best = read(solver)
+        elif improved:
             best = SubModels.merge(step, SubModels.read(step, solver))
+        if improved:
             best_value = score(best)
             improvements += 1
             if on_solution is not None:

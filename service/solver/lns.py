@@ -5,8 +5,10 @@ of deals, keeps every other assignment and lead of the best plan in place, and r
 exactly with the configuration that proves medium problems fastest (one worker, full LP). The step's
 model holds only the freed deals (see SubModels): the fixed plan's hours come off each person's
 capacity and its deals off their focus limits, and every earlier objective level becomes a floor on the
-freed part. Random clusters of deals sharing people are tried in between. A second thread runs CP-SAT
-on the whole model for the bound, so both cores work and the plan still reports an honest gap.
+freed part. Random clusters of deals sharing people are tried in between, and every other step frees
+people instead of deals (see PeopleSteps): a person at their focus limit can only move from one deal
+to another when both are free, which deal steps rarely give. A second thread runs CP-SAT on the whole
+model for the bound, so both cores work and the plan still reports an honest gap.
 Pure: no I/O.
 """
 
@@ -51,10 +53,13 @@ class _Neighbourhoods:
     quickly and shrunk when they time out: a region's deals compete for the same people, so it needs
     smaller sets than a cluster to be solved exactly within a step."""
 
-    KINDS = ("region", "cluster", "staff")
+    KINDS = ("region", "staff", "cluster", "staff")
 
-    def __init__(self, problem: Problem, rng: random.Random, first_pairs: int = 2_500) -> None:
+    def __init__(
+        self, problem: Problem, rng: random.Random, first_pairs: int = 2_500, staff_steps: bool = True
+    ) -> None:
         self.problem = problem
+        self.kinds = self.KINDS if staff_steps else tuple(kind for kind in self.KINDS if kind != "staff")
         self.rng = rng
         by_region: dict[str, list[int]] = defaultdict(list)
         for o, region in enumerate(problem.regions):
@@ -85,9 +90,9 @@ class _Neighbourhoods:
 
     def next(self) -> tuple[str, set[int]]:
         self.turn += 1
-        kind = self.KINDS[self.turn % len(self.KINDS)]
+        kind = self.kinds[self.turn % len(self.kinds)]
         if kind == "region" and self.regions:
-            region = self.regions[(self.turn // len(self.KINDS)) % len(self.regions)]
+            region = self.regions[(self.turn // len(self.kinds)) % len(self.regions)]
             size = self.sizes["region"]
             return "region", set(region) if len(region) <= size else set(self.rng.sample(region, size))
         if kind == "staff" and self.workers:
@@ -385,13 +390,16 @@ def improve(
     step_linearization: int = 2,
     first_pairs: int = 2_500,
     bound_search: bool = True,
+    staff_steps: bool = True,
     deterministic: bool = False,
     should_stop: Callable[[], bool] | None = None,
     on_solution: Callable[[float, float], None] | None = None,
 ) -> LnsOutcome:
     """Improve `start` until `deadline` on `objective`. `model` must already optimize it in the same
     direction with every earlier level held by a constraint; the same levels are given as `fixed_levels`
-    for the steps' models. `model` is only solved (by the bound thread), not changed.
+    for the steps' models. `model` is only solved (by the bound thread) and cloned (for staff steps), not
+    changed. `bound_search` and `staff_steps` are for problems whose whole model CP-SAT can presolve in a
+    fraction of a second (at XL a staff step of five people took 0.2 s to hint and 0.5 s to solve).
 
     With `deterministic`, steps are bounded by CP-SAT's deterministic time and the search ends when
     `budget` seconds of deterministic time are spent; `trivial_bound` is reported when the whole-model
@@ -404,7 +412,15 @@ def improve(
     neighbourhood kind matter (regions need smaller sets); two step threads lost about 40 % of their
     steps to conflicts on shared people (5.8 %); a neighbourhood around unfilled slots gained a tenth of
     what the others gain per second. Step-parameter study on 20 saved step models: linearization 1,
-    no presolve, probing 0, symmetry 0, fixed or hint search, repair_hint all gain less per second."""
+    no presolve, probing 0, symmetry 0, fixed or hint search, repair_hint all gain less per second.
+
+    Session 4 (L, 27 s of level 1, mean of L-0..L-2 below best known, one run each; spread between runs
+    of one configuration about 0.3 points): the greedy trying every lead (start 397M instead of 341M)
+    3.3 %; + staff steps in one turn of three 2.7 %, in two of four (the default) 2.5 %, in four of six
+    2.55 %, only staff steps 2.8 %; first_pairs 4,000 2.5 %; step limit 1.5 s 2.4 %; without the bound
+    thread 2.8 % (it still costs the steps nothing). Two step threads sharing out each person's spare
+    hours lost: first come takes all 6.8 %, half each 18.6 % (a step gains mostly by filling spare
+    hours); two CP-SAT workers per step 7.5 %."""
     started = time.perf_counter()
     rng = random.Random(seed)
 
@@ -427,7 +443,7 @@ def improve(
 
     bound_thread = threading.Thread(target=run_bound, daemon=True)
     sub_models = SubModels(problem, objective, maximize, fixed_levels, variables)
-    neighbourhoods = _Neighbourhoods(problem, rng, first_pairs)
+    neighbourhoods = _Neighbourhoods(problem, rng, first_pairs, staff_steps)
     steps = improvements = 0
     spent = 0.0  # deterministic time, when deterministic
 
@@ -442,7 +458,7 @@ def improve(
 
     best = start
     best_value = score(start)
-    people_steps = PeopleSteps(model, problem, variables, start)
+    people_steps = PeopleSteps(model, problem, variables, start) if staff_steps else None
     if bound_search:
         # The whole-model search starts from the plan we have: with a solution its status is at least
         # FEASIBLE, so the bound it proves can be reported even if it never finds a better plan.
@@ -463,6 +479,7 @@ def improve(
         steps += 1
         kind, free = neighbourhoods.next()
         if kind == "staff":
+            assert people_steps is not None
             step_model = people_steps.build(free, best)
             incumbent = best_value
         else:
@@ -488,6 +505,7 @@ def improve(
         )
         improved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and better(round(solver.objective_value), incumbent)
         if kind == "staff":
+            assert people_steps is not None
             people_steps.release()
             if improved:
                 best = read(solver)

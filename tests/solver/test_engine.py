@@ -229,3 +229,70 @@ def test_lns_keeps_every_earlier_level_through_changes_and_cost() -> None:
     plan = make_plan(request, params=SolveParams(time_limit_s=3.0, deterministic=True, use_lns=True))
     assert plan.objective.covered_value == pytest.approx(first.objective.covered_value, rel=0.05)
     assert_valid(body, plan.model_dump(mode="json"))
+
+
+def test_staff_steps_free_only_their_people_and_chain_into_valid_plans() -> None:
+    """A staff step frees every decision of a few people on the kept clone of the whole model: the
+    incumbent fits it exactly, nobody else's assignments change, and two steps in a row (the second
+    built from the first one's plan after `release`) still give a plan the independent checker accepts."""
+    import random
+    import time
+
+    from ortools.sat.python import cp_model
+
+    from service.planning import build_plan
+    from service.solver.greedy import Solution, greedy
+    from service.solver.lns import PeopleSteps
+    from service.solver.model import build_model, covered_value_terms
+    from service.solver.solve import Result, evaluate, upper_bound
+
+    body = generate("M", 2)
+    request = parse_request(body)
+    problem = compile_problem(request)
+    model, variables = build_model(problem)
+    model.maximize(cp_model.LinearExpr.weighted_sum(*covered_value_terms(problem, variables)))
+    plan = greedy(problem)
+    assert plan is not None
+    steps = PeopleSteps(model, problem, variables, plan)
+    rng = random.Random(7)
+    for _ in range(2):
+        value, _, _ = evaluate(problem, plan)
+        people = set(rng.sample(range(len(problem.staff_ids)), 12))
+        step_model = steps.build(people, plan)
+
+        pinned = cp_model.CpSolver()
+        pinned.parameters.fix_variables_to_their_hinted_value = True
+        pinned.parameters.num_workers = 1
+        assert pinned.solve(step_model) == cp_model.OPTIMAL, "the incumbent does not fit its own staff step"
+        assert round(pinned.objective_value) == value
+
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = 20
+        assert solver.solve(step_model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        steps.release()
+        found = Solution(
+            assigned=tuple(p for p, var in enumerate(variables.assign) if solver.boolean_value(var)),
+            leads=tuple(q for q, var in enumerate(variables.lead) if solver.boolean_value(var)),
+        )
+        outside = [p for p in plan.assigned if problem.pairs[p].staff not in people]
+        assert outside == [p for p in found.assigned if problem.pairs[p].staff not in people]
+        found_value, kept, cost = evaluate(problem, found)
+        assert found_value >= value
+        plan = found
+
+    result = Result(
+        status="feasible",
+        solution=plan,
+        covered_value=found_value,
+        value_bound=max(upper_bound(problem), found_value),
+        kept_previous=kept,
+        cost=cost,
+        build_ms=0,
+        solve_ms=0,
+        workers=1,
+        linearization_level=2,
+        seed=0,
+    )
+    checked = build_plan(request, problem, result, compile_ms=0, started=time.perf_counter())
+    assert_valid(body, checked.model_dump(mode="json"))

@@ -149,15 +149,13 @@ def test_an_lns_step_model_holds_the_incumbent_and_its_optimum_merges_into_a_val
     with the earlier level (covered value) as a floor. The incumbent must fit it exactly, and the step's
     optimum put back into the plan must keep every hard rule and the floor, and not cost more."""
     import random
-    import time
 
     from ortools.sat.python import cp_model
 
-    from service.planning import build_plan
     from service.solver.greedy import greedy
     from service.solver.lns import FixedLevel, SubModels
     from service.solver.model import build_model, cost_terms, covered_value_terms
-    from service.solver.solve import Result, evaluate, upper_bound
+    from service.solver.solve import evaluate
 
     body = generate("M", seed)
     request = parse_request(body)
@@ -188,24 +186,10 @@ def test_an_lns_step_model_holds_the_incumbent_and_its_optimum_merges_into_a_val
     solver.parameters.max_time_in_seconds = 20
     assert solver.solve(step.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     merged = SubModels.merge(step, SubModels.read(step, solver))
-    merged_value, kept, merged_cost = evaluate(problem, merged)
+    merged_value, _, merged_cost = evaluate(problem, merged)
     assert merged_value >= value
     assert merged_cost <= cost
-    result = Result(
-        status="feasible",
-        solution=merged,
-        covered_value=merged_value,
-        value_bound=max(upper_bound(problem), merged_value),
-        kept_previous=kept,
-        cost=merged_cost,
-        build_ms=0,
-        solve_ms=0,
-        workers=1,
-        linearization_level=2,
-        seed=0,
-    )
-    plan = build_plan(request, problem, result, compile_ms=0, started=time.perf_counter())
-    assert_valid(body, plan.model_dump(mode="json"))
+    _assert_solution_valid(body, merged)
 
 
 def test_lns_keeps_every_earlier_level_through_changes_and_cost() -> None:
@@ -236,15 +220,13 @@ def test_staff_steps_free_only_their_people_and_chain_into_valid_plans() -> None
     incumbent fits it exactly, nobody else's assignments change, and two steps in a row (the second
     built from the first one's plan after `release`) still give a plan the independent checker accepts."""
     import random
-    import time
 
     from ortools.sat.python import cp_model
 
-    from service.planning import build_plan
     from service.solver.greedy import Solution, greedy
     from service.solver.lns import PeopleSteps
     from service.solver.model import build_model, covered_value_terms
-    from service.solver.solve import Result, evaluate, upper_bound
+    from service.solver.solve import evaluate
 
     body = generate("M", 2)
     request = parse_request(body)
@@ -277,15 +259,28 @@ def test_staff_steps_free_only_their_people_and_chain_into_valid_plans() -> None
         )
         outside = [p for p in plan.assigned if problem.pairs[p].staff not in people]
         assert outside == [p for p in found.assigned if problem.pairs[p].staff not in people]
-        found_value, kept, cost = evaluate(problem, found)
+        found_value, _, _ = evaluate(problem, found)
         assert found_value >= value
         plan = found
 
+    _assert_solution_valid(body, plan)
+
+
+def _assert_solution_valid(body: dict[str, Any], solution: Any) -> None:
+    """The plan made from a solution of `body`'s problem passes the independent checker."""
+    import time
+
+    from service.planning import build_plan
+    from service.solver.solve import Result, evaluate, upper_bound
+
+    request = parse_request(body)
+    problem = compile_problem(request)
+    value, kept, cost = evaluate(problem, solution)
     result = Result(
         status="feasible",
-        solution=plan,
-        covered_value=found_value,
-        value_bound=max(upper_bound(problem), found_value),
+        solution=solution,
+        covered_value=value,
+        value_bound=max(upper_bound(problem), value),
         kept_previous=kept,
         cost=cost,
         build_ms=0,
@@ -294,5 +289,5 @@ def test_staff_steps_free_only_their_people_and_chain_into_valid_plans() -> None
         linearization_level=2,
         seed=0,
     )
-    checked = build_plan(request, problem, result, compile_ms=0, started=time.perf_counter())
-    assert_valid(body, checked.model_dump(mode="json"))
+    plan = build_plan(request, problem, result, compile_ms=0, started=time.perf_counter())
+    assert_valid(body, plan.model_dump(mode="json"))

@@ -80,10 +80,11 @@ class _Neighbourhoods:
         # A staff step frees every assignment of a few people: about as many variables as a deal step.
         self.sizes["staff"] = max(4, len(problem.staff_ids) * first_pairs // max(len(problem.pairs), 1))
         competitors: list[set[int]] = [set() for _ in problem.staff_ids]
-        for slot_pairs in problem.pairs_by_slot:
-            people = {problem.pairs[p].staff for p in slot_pairs}
-            for staff in people:
-                competitors[staff] |= people
+        if staff_steps:  # quadratic in the people per slot: only when staff steps are taken
+            for slot_pairs in problem.pairs_by_slot:
+                people = {problem.pairs[p].staff for p in slot_pairs}
+                for staff in people:
+                    competitors[staff] |= people
         self.competitors = [sorted(c) for c in competitors]
         self.workers = [s for s, c in enumerate(self.competitors) if c]
         self.turn = 0
@@ -99,37 +100,39 @@ class _Neighbourhoods:
             return "staff", self._people()
         return "cluster", self._cluster()
 
+    def _grow(self, start: int, size: int, around: Callable[[int], list[int]]) -> set[int]:
+        """A random connected set of up to `size` items: from `start`, through `around` each chosen one."""
+        chosen: set[int] = set()
+        frontier = [start]
+        while frontier and len(chosen) < size:
+            item = frontier.pop(self.rng.randrange(len(frontier)))
+            if item in chosen:
+                continue
+            chosen.add(item)
+            frontier.extend(around(item))
+        return chosen
+
     def _people(self) -> set[int]:
         """Grow from a random person through the people who could fill the same slots."""
-        chosen: set[int] = set()
-        frontier = [self.rng.choice(self.workers)]
-        while frontier and len(chosen) < self.sizes["staff"]:
-            staff = frontier.pop(self.rng.randrange(len(frontier)))
-            if staff in chosen:
-                continue
-            chosen.add(staff)
-            rivals = self.competitors[staff]
-            frontier.extend(self.rng.sample(rivals, min(4, len(rivals))))
-        return chosen
+
+        def rivals(staff: int) -> list[int]:
+            return self.rng.sample(self.competitors[staff], min(4, len(self.competitors[staff])))
+
+        return self._grow(self.rng.choice(self.workers), self.sizes["staff"], rivals)
 
     def _cluster(self) -> set[int]:
         """Grow from a random deal through the people who could work on it."""
-        chosen: set[int] = set()
-        frontier = [self.rng.choice(self.staffable)]
-        while frontier and len(chosen) < self.sizes["cluster"]:
-            o = frontier.pop(self.rng.randrange(len(frontier)))
-            if o in chosen:
-                continue
-            chosen.add(o)
+
+        def neighbours(o: int) -> list[int]:
             people = list(self.staff_of_opportunity[o])
             self.rng.shuffle(people)
+            deals: list[int] = []
             for staff in people[:3]:
-                frontier.extend(
-                    self.rng.sample(
-                        sorted(self.opportunities_of_staff[staff]), min(3, len(self.opportunities_of_staff[staff]))
-                    )
-                )
-        return chosen
+                theirs = sorted(self.opportunities_of_staff[staff])
+                deals.extend(self.rng.sample(theirs, min(3, len(theirs))))
+            return deals
+
+        return self._grow(self.rng.choice(self.staffable), self.sizes["cluster"], neighbours)
 
     def feedback(self, kind: str, solved_fast: bool, timed_out: bool) -> None:
         if solved_fast:

@@ -253,6 +253,7 @@ class _Levels:
             self.model.minimize(expression)
         self.model.clear_hints()  # type: ignore[no-untyped-call]
         started = time.perf_counter()
+        whole_model_steps = len(self.problem.pairs) <= BOUND_SEARCH_MAX_PAIRS
         outcome = improve(
             self.problem,
             self.model,
@@ -264,8 +265,8 @@ class _Levels:
             objective=terms,
             maximize=maximize,
             fixed_levels=self.fixed,
-            bound_search=len(self.problem.pairs) <= BOUND_SEARCH_MAX_PAIRS,
-            staff_steps=len(self.problem.pairs) <= BOUND_SEARCH_MAX_PAIRS,
+            bound_search=whole_model_steps,
+            staff_steps=whole_model_steps,
             seed=self.params.seed,
             deterministic=self.params.deterministic,
             should_stop=self.should_stop,

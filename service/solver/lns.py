@@ -14,6 +14,8 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import threading
 import time
@@ -375,6 +377,26 @@ class PeopleSteps:
             self._set(self.variables.lead[q].index, int(q in self.leads))
 
 
+# A step solved by two workers: one full search with the complete LP relaxation (max_lp) and, interleaved
+# on the second, CP-SAT's own neighbourhood searches, local search and RINS inside the step. A timed-out
+# region step (2,800 variables) reached 45.3M in 1 s this way against 43.9M for the one-worker search.
+STEP_SUBSOLVERS: tuple[str, ...] = ("max_lp",)
+# The whole-model bound search: lb_tree_search raises the bound fastest on this model (L-0: 519.5M at 6 s
+# and 514.1M at 12 s, against 540.1M and 523.7M for the default search; both about 511M at 27 s).
+BOUND_SUBSOLVER = "lb_tree_search"
+
+
+def _run_on_idle_cycles() -> None:
+    """Lower the calling thread to the idle scheduling class (Linux; elsewhere nice 19, else nothing): the
+    bound search then takes only the cycles the steps leave, instead of half the machine."""
+    tid = threading.get_native_id()
+    try:
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, OSError):
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, 19)
+
+
 def improve(
     problem: Problem,
     model: cp_model.CpModel,
@@ -389,7 +411,9 @@ def improve(
     seed: int,
     fixed_levels: Sequence[FixedLevel] = (),
     step_limit_s: float = 1.0,
-    step_workers: int = 1,
+    step_workers: int | None = None,
+    step_subsolvers: Sequence[str] = STEP_SUBSOLVERS,
+    bound_subsolver: str | None = BOUND_SUBSOLVER,
     step_linearization: int = 2,
     first_pairs: int = 2_500,
     bound_search: bool = True,
@@ -430,9 +454,13 @@ def improve(
     def better(candidate: int, incumbent: int) -> bool:
         return candidate > incumbent if maximize else candidate < incumbent
 
+    if step_workers is None:
+        step_workers = 1 if deterministic else 2
     bound_solver = cp_model.CpSolver()
     bound_solver.parameters.num_workers = 1
     bound_solver.parameters.linearization_level = 2
+    if bound_subsolver is not None:
+        bound_solver.parameters.subsolvers.append(bound_subsolver)
     if deterministic:
         # Its bound decides the reported status, so it too runs on deterministic time and is not cut short.
         bound_solver.parameters.max_deterministic_time = max(budget, 0.05)
@@ -442,6 +470,8 @@ def improve(
     whole: dict[str, cp_model.CpSolverStatus] = {}
 
     def run_bound() -> None:
+        if not deterministic:
+            _run_on_idle_cycles()
         whole["status"] = bound_solver.solve(model)
 
     bound_thread = threading.Thread(target=run_bound, daemon=True)
@@ -490,6 +520,8 @@ def improve(
             step_model, incumbent = step.model, step.incumbent
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = step_workers
+        if step_workers > 1:
+            solver.parameters.subsolvers.extend(step_subsolvers)
         solver.parameters.linearization_level = step_linearization
         solver.parameters.random_seed = rng.randrange(2**31)
         limit = max(min(step_limit_s, time_left()), 0.05)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from ortools.sat.python import cp_model
 
 from service.contract import BrokenRule
-from service.solver.greedy import Solution, greedy
+from service.solver.greedy import Solution, evaluate, greedy, warm_start
 from service.solver.lns import FixedLevel, improve
 from service.solver.model import (
     HARD_RULES,
@@ -345,17 +345,6 @@ class _Levels:
         return self.params.deterministic or self.remaining() > 0
 
 
-def evaluate(problem: Problem, solution: Solution) -> tuple[int, int, int]:
-    """(covered value scaled, kept previous, cost cents) of a solution."""
-    value = sum(problem.slots[problem.pairs[p].slot].value for p in solution.assigned)
-    chosen = set(solution.assigned)
-    kept = sum(1 for p in problem.previous_pairs if p in chosen)
-    cost = sum(problem.pairs[p].cost for p in solution.assigned) + sum(
-        problem.lead_options[q].cost for q in solution.leads
-    )
-    return value, kept, cost
-
-
 def upper_bound(problem: Problem) -> int:
     """Covered value if every slot with a candidate were filled: a trivial bound."""
     return sum(
@@ -374,7 +363,7 @@ def solve(
     params = params or SolveParams()
     start = time.perf_counter()
     deadline = start + params.time_limit_s
-    hint = greedy(problem) if params.use_greedy_hint else None
+    hint = warm_start(problem) if params.use_greedy_hint else None
     tie_break = bool(problem.warm_pairs or problem.warm_leads)
     if tie_break and params.use_greedy_hint:
         # A plan to start from (a scenario's base plan): repaired greedily onto this problem, it is usually a

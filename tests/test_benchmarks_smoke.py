@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import best_known, param_study, peers, plots, results_page, solve_bench
+from benchmarks import best_known, lns_levers, param_study, peers, plots, results_page, solve_bench
 from benchmarks.harness import load_instance, percentile
 from benchmarks.load.config import LoadConfig
 from service.solver.greedy import greedy
@@ -138,6 +138,24 @@ def test_param_study_runs_grid_levers_and_region_lns(tmp_path: Path) -> None:
     values = {run["covered_value"] for run in payload["runs"] if run["proved"]}
     assert len(values) == 1  # every configuration that proves finds the same optimum
     assert payload["summary"]["best"] in configs.split(",")
+
+
+def test_lns_levers_compare_configurations_on_the_same_instance(tmp_path: Path) -> None:
+    """Two configurations on L-0 for a second each: one row per configuration and instance, every plan at
+    least the greedy start, the table names both."""
+    configs = ["session 4 engine", "engine (two-worker steps, lb_tree bound on idle cycles)"]
+    argv = ["--seeds", "1", "--level-time", "1", "--configs", ",".join(configs), "--out", str(tmp_path)]
+    assert lns_levers.main(argv) == 0
+    payload = json.loads((tmp_path / "lns-levers-L.json").read_text())
+    assert [row["config"] for row in payload["rows"]] == configs
+    start = load_instance("L", 0).problem
+    plan = greedy(start)
+    assert plan is not None
+    floor = sum(start.slots[start.pairs[p].slot].value for p in plan.assigned) / start.value_scale
+    assert all(row["covered_value"] >= floor - 0.01 for row in payload["rows"])
+    assert all(row["bound"] >= row["covered_value"] for row in payload["rows"])
+    table = (tmp_path / "lns-levers-L.md").read_text()
+    assert all(name in table for name in configs)
 
 
 # --------------------------------------------------------------------------- measurements (skipped by default)

@@ -2,13 +2,16 @@
 
 Local offices serve one region, so a region's deals form a natural neighbourhood: each step frees a set
 of deals, keeps every other assignment and lead of the best plan in place, and re-solves the freed deals
-exactly with the configuration that proves medium problems fastest (one worker, full LP). The step's
+with CP-SAT on two workers: one full search with the complete LP (what proves medium problems fastest),
+and CP-SAT's own neighbourhood searches inside the step on the other (one worker in deterministic
+mode). The step's
 model holds only the freed deals (see SubModels): the fixed plan's hours come off each person's
 capacity and its deals off their focus limits, and every earlier objective level becomes a floor on the
 freed part. Random clusters of deals sharing people are tried in between, and every other step frees
 people instead of deals (see PeopleSteps): a person at their focus limit can only move from one deal
 to another when both are free, which deal steps rarely give. A second thread runs CP-SAT on the whole
-model for the bound, so both cores work and the plan still reports an honest gap.
+model for the bound in the idle scheduling class: it takes only the cycles the steps leave (model
+building, the step solver's idle moments), and the plan still reports an honest gap.
 Pure: no I/O.
 """
 
@@ -414,6 +417,7 @@ def improve(
     step_workers: int | None = None,
     step_subsolvers: Sequence[str] = STEP_SUBSOLVERS,
     bound_subsolver: str | None = BOUND_SUBSOLVER,
+    bound_on_idle_cycles: bool = True,
     step_linearization: int = 2,
     first_pairs: int = 2_500,
     bound_search: bool = True,
@@ -470,7 +474,7 @@ def improve(
     whole: dict[str, cp_model.CpSolverStatus] = {}
 
     def run_bound() -> None:
-        if not deterministic:
+        if bound_on_idle_cycles and not deterministic:
             _run_on_idle_cycles()
         whole["status"] = bound_solver.solve(model)
 

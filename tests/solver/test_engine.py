@@ -291,3 +291,126 @@ def _assert_solution_valid(body: dict[str, Any], solution: Any) -> None:
     )
     plan = build_plan(request, problem, result, compile_ms=0, started=time.perf_counter())
     assert_valid(body, plan.model_dump(mode="json"))
+
+
+@pytest.mark.parametrize(("size", "seed"), [("S", 1), ("S", 5), ("M", 0), ("M", 6)])
+def test_both_greedy_orders_keep_every_hard_rule_and_the_warm_start_is_the_better(size: str, seed: int) -> None:
+    """The second deal order (value over the root of the hours asked) gives a valid plan too, and CP-SAT's
+    first plan is whichever of the two covers more."""
+    from service.solver.greedy import greedy, warm_start
+    from service.solver.solve import evaluate
+
+    body = generate(size, seed)  # type: ignore[arg-type]
+    problem = compile_problem(parse_request(body))
+    by_value = greedy(problem, order="value")
+    by_value_for_hours = greedy(problem, order="value_for_hours")
+    start = warm_start(problem)
+    assert by_value is not None
+    assert by_value_for_hours is not None
+    assert start is not None
+    _assert_solution_valid(body, by_value_for_hours)
+    best = max(evaluate(problem, by_value)[0], evaluate(problem, by_value_for_hours)[0])
+    assert evaluate(problem, start)[0] == best
+
+
+def test_the_value_for_hours_order_puts_the_cheaper_deal_of_nearly_equal_value_first() -> None:
+    """Two deals want the same person's only free weeks: the dispatcher's order takes the slightly more
+    valuable one that eats all the hours; the value-for-hours order takes the one worth nearly as much for
+    a quarter of the hours and still has room for a third deal."""
+    from service.solver.greedy import greedy
+    from service.solver.solve import evaluate
+
+    def deal(opportunity_id: str, value: float, hours_per_week: float, weeks: int) -> dict[str, Any]:
+        return {
+            "id": opportunity_id,
+            "name": opportunity_id,
+            "customer": "c",
+            "grade": "C",
+            "stage": "s",
+            "region": "east",
+            "industry": "i",
+            "deal_value": value,
+            "win_probability": 1.0,
+            "presales_budget": 1_000_000,
+            "demands": [
+                {
+                    "id": "d",
+                    "skill": "x",
+                    "min_level": 1,
+                    "hours_per_week": hours_per_week,
+                    "start_week": 0,
+                    "end_week": weeks - 1,
+                }
+            ],
+        }
+
+    body = {
+        "horizon": {"start": "2026-11-23", "weeks": 4},
+        "staff": [
+            {
+                "id": "s",
+                "name": "s",
+                "role": "r",
+                "unit": {"kind": "local_office", "id": "u", "region": "east"},
+                "skills": {"x": 3},
+                "hourly_rate": 10,
+                "capacity_hours": 40,
+                "can_lead": True,
+            }
+        ],
+        "opportunities": [
+            deal("big", 1_000_000, 38, 4),  # 152 hours, with 8 lead hours all of the person's 160
+            deal("small", 900_000, 8, 4),
+            deal("third", 500_000, 8, 4),
+        ],
+    }
+    problem = compile_problem(parse_request(body))
+    by_value = greedy(problem, order="value")
+    by_value_for_hours = greedy(problem, order="value_for_hours")
+    assert by_value is not None
+    assert by_value_for_hours is not None
+    assert evaluate(problem, by_value_for_hours)[0] > evaluate(problem, by_value)[0]
+    _assert_solution_valid(body, by_value_for_hours)
+
+
+def test_lns_with_two_worker_steps_and_the_idle_bound_search_gives_a_valid_plan() -> None:
+    """The default (not deterministic) LNS: steps on two CP-SAT workers, the bound search on idle cycles.
+    Every level still runs, the plan passes the checker, covers at least the warm start and reports a bound
+    no lower than what it covers."""
+    from service.solver.greedy import warm_start
+    from service.solver.solve import evaluate
+
+    body = generate("M", 3)
+    request = parse_request(body)
+    problem = compile_problem(request)
+    result = solve(problem, SolveParams(time_limit_s=3.0, use_lns=True))
+    assert "lns" in result.levels[0].name
+    assert result.solution is not None
+    start = warm_start(problem)
+    assert start is not None
+    assert result.covered_value >= evaluate(problem, start)[0]
+    assert result.value_bound >= result.covered_value
+    plan = make_plan(request, params=SolveParams(time_limit_s=3.0, use_lns=True))
+    assert_valid(body, plan.model_dump(mode="json"))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "SCHED_IDLE"), reason="the idle scheduling class is Linux only")
+def test_the_bound_search_thread_runs_in_the_idle_scheduling_class() -> None:
+    """The whole-model bound search must only take cycles the steps leave: its thread is lowered to
+    SCHED_IDLE, and the caller's own thread is not."""
+    import os
+    import threading
+
+    from service.solver.lns import _run_on_idle_cycles
+
+    seen: dict[str, int] = {}
+
+    def lowered() -> None:
+        _run_on_idle_cycles()
+        seen["policy"] = os.sched_getscheduler(threading.get_native_id())
+
+    thread = threading.Thread(target=lowered)
+    thread.start()
+    thread.join()
+    assert seen["policy"] == os.SCHED_IDLE
+    assert os.sched_getscheduler(threading.get_native_id()) != os.SCHED_IDLE

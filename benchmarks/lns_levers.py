@@ -1,0 +1,147 @@
+"""LNS levers at L: level 1 alone, by `service.solver.lns.improve`, under named configurations, so that a
+change to the search is judged on the same instances and time as the engine gives level 1 (27 s of 30).
+
+    uv run python -m benchmarks.lns_levers --seeds 6
+
+Per configuration and instance: covered value after the time, its distance to the best known plan (where
+results/best-known-L.json has one), the whole-model bound, steps and improvements. Runs of one
+configuration differ by about 1 point on one instance (the steps that fit depend on wall time), so judge
+configurations on the mean over several instances, and run them one after the other on a quiet machine.
+Writes results/lns-levers-L.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from benchmarks.harness import (
+    RESULTS_DIR,
+    Json,
+    below_best_known,
+    label_note,
+    load_best_known,
+    load_instance,
+    machine,
+    markdown_table,
+    write_results,
+)
+from service.solver.greedy import greedy, warm_start
+from service.solver.lns import improve
+from service.solver.model import build_model, covered_value_terms
+from service.solver.solve import upper_bound
+
+# name -> (first plan: "value" greedy or the engine's warm start "best" of both orders, improve() overrides)
+CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "session 4 engine": ("value", {"step_workers": 1, "bound_subsolver": None, "bound_on_idle_cycles": False}),
+    "session 4 engine, both greedy orders": (
+        "best",
+        {"step_workers": 1, "bound_subsolver": None, "bound_on_idle_cycles": False},
+    ),
+    "two-worker steps, no bound search": ("best", {"bound_search": False}),
+    "two-worker steps, bound at normal priority": ("best", {"bound_on_idle_cycles": False}),
+    "engine (two-worker steps, lb_tree bound on idle cycles)": ("best", {}),
+}
+
+
+def run_config(name: str, seeds: Sequence[int], level_s: float, best: dict[str, Json]) -> list[Json]:
+    first, overrides = CONFIGS[name]
+    rows = []
+    for seed in seeds:
+        instance = load_instance("L", seed)
+        problem = instance.problem
+        started = time.perf_counter()
+        start = warm_start(problem) if first == "best" else greedy(problem)
+        assert start is not None
+        model, variables = build_model(problem)
+        terms = covered_value_terms(problem, variables)
+        model.maximize(cp_model.LinearExpr.weighted_sum(*terms))
+        outcome = improve(
+            problem,
+            model,
+            variables,
+            start,
+            time.perf_counter() + level_s,
+            objective=terms,
+            maximize=True,
+            budget=level_s,
+            trivial_bound=upper_bound(problem),
+            seed=0,
+            **overrides,
+        )
+        value = outcome.value / problem.value_scale
+        below = below_best_known(instance.name, value, best)
+        row = {
+            "config": name,
+            "instance": instance.name,
+            "covered_value": round(value, 2),
+            "bound": round(outcome.bound / problem.value_scale, 2),
+            "below_best_known": below,
+            "steps": outcome.steps,
+            "improvements": outcome.improvements,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        rows.append(row)
+        shown = "–" if below is None else f"{below * 100:.2f} %"
+        print(f"{name:>58} {instance.name}: {value:,.0f} (below best known {shown})", file=sys.stderr)
+    return rows
+
+
+def table(rows: Sequence[Json], seeds: Sequence[int], label: str | None) -> str:
+    names = list(dict.fromkeys(row["config"] for row in rows))
+    header = ["configuration", *[f"L-{s}" for s in seeds], "mean covered value", "mean below best known %"]
+    lines = []
+    for name in names:
+        mine = {row["instance"]: row for row in rows if row["config"] == name}
+        values = [mine[f"L-{s}"]["covered_value"] for s in seeds]
+        below = [mine[f"L-{s}"]["below_best_known"] for s in seeds if mine[f"L-{s}"]["below_best_known"] is not None]
+        lines.append(
+            [
+                name,
+                *values,
+                statistics.mean(values),
+                round(statistics.mean(below) * 100, 2) if below else None,
+            ]
+        )
+    title = f"### LNS levers, size L, level 1 alone ({len(seeds)} instances)\n\n"
+    note = "Covered value after level 1's time; the mean below best known is over the instances that have one.\n"
+    return title + label_note(label) + markdown_table(header, lines) + "\n" + note
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--seeds", type=int, default=6, help="instances L-0 .. L-(n-1) (default 6)")
+    p.add_argument("--level-time", type=float, default=27.0, help="seconds of level 1 (default 27: 90 %% of 30)")
+    p.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from CONFIGS")
+    p.add_argument("--out", type=Path, default=RESULTS_DIR)
+    p.add_argument("--label", default=None)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    names = [name.strip() for name in args.configs.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CONFIGS]
+    if unknown:
+        raise SystemExit(f"unknown configuration(s) {unknown}; choose from {list(CONFIGS)}")
+    seeds = list(range(args.seeds))
+    best = load_best_known("L", args.out)
+    rows: list[Json] = []
+    for name in names:
+        rows += run_config(name, seeds, args.level_time, best)
+    text = table(rows, seeds, args.label)
+    payload = {"benchmark": "lns-levers", "size": "L", "label": args.label, "machine": machine(), "rows": rows}
+    write_results("lns-levers-L", payload, text, args.out)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,6 +13,7 @@ Writes results/lns-levers-L.{json,md}.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -41,13 +42,14 @@ from service.solver.solve import upper_bound
 # name -> (first plan: "value" greedy or the engine's warm start "best" of both orders, improve() overrides)
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "session 4 engine": ("value", {"step_workers": 1, "bound_subsolver": None, "bound_on_idle_cycles": False}),
-    "session 4 engine, both greedy orders": (
+    "session 4 engine + both greedy orders": (
         "best",
         {"step_workers": 1, "bound_subsolver": None, "bound_on_idle_cycles": False},
     ),
-    "two-worker steps, no bound search": ("best", {"bound_search": False}),
-    "two-worker steps, bound at normal priority": ("best", {"bound_on_idle_cycles": False}),
-    "engine (two-worker steps, lb_tree bound on idle cycles)": ("best", {}),
+    "two-worker steps without bound search": ("best", {"step_workers": 2, "bound_search": False}),
+    "two-worker steps + bound at normal priority": ("best", {"step_workers": 2, "bound_on_idle_cycles": False}),
+    "two-worker steps + lb_tree bound on idle cycles": ("best", {"step_workers": 2}),
+    "engine: one-worker steps + lb_tree bound on idle cycles": ("best", {}),
 }
 
 
@@ -121,6 +123,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--level-time", type=float, default=27.0, help="seconds of level 1 (default 27: 90 %% of 30)")
     p.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from CONFIGS")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
+    p.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the other configurations' rows of the existing results file (this run's replace their own)",
+    )
     p.add_argument("--label", default=None)
     return p
 
@@ -134,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     seeds = list(range(args.seeds))
     best = load_best_known("L", args.out)
     rows: list[Json] = []
+    earlier = args.out / "lns-levers-L.json"
+    if args.append and earlier.exists():
+        rows = [row for row in json.loads(earlier.read_text(encoding="utf-8"))["rows"] if row["config"] not in names]
     for name in names:
         rows += run_config(name, seeds, args.level_time, best)
     text = table(rows, seeds, args.label)

@@ -2,16 +2,15 @@
 
 Local offices serve one region, so a region's deals form a natural neighbourhood: each step frees a set
 of deals, keeps every other assignment and lead of the best plan in place, and re-solves the freed deals
-with CP-SAT on two workers: one full search with the complete LP (what proves medium problems fastest),
-and CP-SAT's own neighbourhood searches inside the step on the other (one worker in deterministic
-mode). The step's
+exactly with the configuration that proves medium problems fastest (one worker, full LP). The step's
 model holds only the freed deals (see SubModels): the fixed plan's hours come off each person's
 capacity and its deals off their focus limits, and every earlier objective level becomes a floor on the
 freed part. Random clusters of deals sharing people are tried in between, and every other step frees
 people instead of deals (see PeopleSteps): a person at their focus limit can only move from one deal
 to another when both are free, which deal steps rarely give. A second thread runs CP-SAT on the whole
-model for the bound in the idle scheduling class: it takes only the cycles the steps leave (model
-building, the step solver's idle moments), and the plan still reports an honest gap.
+model for the bound, in the idle scheduling class: it has the second core to itself while this solve
+is alone on the machine, and yields it at once to anything else (the steps, or a small request solved
+by another solver process of the service), so the plan reports an honest gap at no one's expense.
 Pure: no I/O.
 """
 
@@ -380,9 +379,11 @@ class PeopleSteps:
             self._set(self.variables.lead[q].index, int(q in self.leads))
 
 
-# A step solved by two workers: one full search with the complete LP relaxation (max_lp) and, interleaved
-# on the second, CP-SAT's own neighbourhood searches, local search and RINS inside the step. A timed-out
-# region step (2,800 variables) reached 45.3M in 1 s this way against 43.9M for the one-worker search.
+# When a step is given two workers (a lever, not the default): one full search with the complete LP
+# relaxation (max_lp) and, on the second, CP-SAT's own neighbourhood searches and RINS inside the step. On
+# one timed-out region step it reached 45.3M in 1 s against 43.9M for one worker, but over whole runs it
+# gained nothing measurable (benchmarks/lns_levers.py), so steps keep one worker and the second core
+# goes to the bound search.
 STEP_SUBSOLVERS: tuple[str, ...] = ("max_lp",)
 # The whole-model bound search: lb_tree_search raises the bound fastest on this model (L-0: 519.5M at 6 s
 # and 514.1M at 12 s, against 540.1M and 523.7M for the default search; both about 511M at 27 s).
@@ -391,7 +392,9 @@ BOUND_SUBSOLVER = "lb_tree_search"
 
 def _run_on_idle_cycles() -> None:
     """Lower the calling thread to the idle scheduling class (Linux; elsewhere nice 19, else nothing): the
-    bound search then takes only the cycles the steps leave, instead of half the machine."""
+    bound search then takes only cycles nothing else wants. Measured with two-worker steps, which left it
+    little: the bound was as good as on a core of its own (L: 514.8 / 515.4 / 494.3M against 512.6 / 518.0
+    / 491.8M), while at normal priority it cost the steps 0.8 points (benchmarks/lns_levers.py)."""
     tid = threading.get_native_id()
     try:
         os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined,unused-ignore]
@@ -414,7 +417,7 @@ def improve(
     seed: int,
     fixed_levels: Sequence[FixedLevel] = (),
     step_limit_s: float = 1.0,
-    step_workers: int | None = None,
+    step_workers: int = 1,
     step_subsolvers: Sequence[str] = STEP_SUBSOLVERS,
     bound_subsolver: str | None = BOUND_SUBSOLVER,
     bound_on_idle_cycles: bool = True,
@@ -458,8 +461,6 @@ def improve(
     def better(candidate: int, incumbent: int) -> bool:
         return candidate > incumbent if maximize else candidate < incumbent
 
-    if step_workers is None:
-        step_workers = 1 if deterministic else 2
     bound_solver = cp_model.CpSolver()
     bound_solver.parameters.num_workers = 1
     bound_solver.parameters.linearization_level = 2

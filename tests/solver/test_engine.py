@@ -373,10 +373,10 @@ def test_the_value_for_hours_order_puts_the_cheaper_deal_of_nearly_equal_value_f
     _assert_solution_valid(body, by_value_for_hours)
 
 
-def test_lns_with_two_worker_steps_and_the_idle_bound_search_gives_a_valid_plan() -> None:
-    """The default (not deterministic) LNS: steps on two CP-SAT workers, the bound search on idle cycles.
-    Every level still runs, the plan passes the checker, covers at least the warm start and reports a bound
-    no lower than what it covers."""
+def test_default_lns_with_the_bound_search_on_idle_cycles_gives_a_valid_plan() -> None:
+    """The default (not deterministic) LNS, its bound search in the idle scheduling class: every level still
+    runs, the plan passes the checker, covers at least the warm start and reports a bound no lower than
+    what it covers."""
     from service.solver.greedy import warm_start
     from service.solver.solve import evaluate
 
@@ -392,6 +392,44 @@ def test_lns_with_two_worker_steps_and_the_idle_bound_search_gives_a_valid_plan(
     assert result.value_bound >= result.covered_value
     plan = make_plan(request, params=SolveParams(time_limit_s=3.0, use_lns=True))
     assert_valid(body, plan.model_dump(mode="json"))
+
+
+def test_two_worker_steps_a_benchmark_lever_still_give_valid_plans() -> None:
+    """benchmarks/lns_levers.py runs steps on two CP-SAT workers (max_lp and CP-SAT's own neighbourhood
+    searches): the plan they give must keep every hard rule and never fall below its start."""
+    import time
+
+    from ortools.sat.python import cp_model
+
+    from service.solver.greedy import warm_start
+    from service.solver.lns import improve
+    from service.solver.model import build_model, covered_value_terms
+    from service.solver.solve import evaluate, upper_bound
+
+    body = generate("M", 5)
+    problem = compile_problem(parse_request(body))
+    model, variables = build_model(problem)
+    terms = covered_value_terms(problem, variables)
+    model.maximize(cp_model.LinearExpr.weighted_sum(*terms))
+    start = warm_start(problem)
+    assert start is not None
+    outcome = improve(
+        problem,
+        model,
+        variables,
+        start,
+        time.perf_counter() + 2.0,
+        objective=terms,
+        maximize=True,
+        budget=2.0,
+        trivial_bound=upper_bound(problem),
+        seed=0,
+        step_workers=2,
+        bound_search=False,
+    )
+    assert outcome.steps > 0
+    assert outcome.value >= evaluate(problem, start)[0]
+    _assert_solution_valid(body, outcome.solution)
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "SCHED_IDLE"), reason="the idle scheduling class is Linux only")

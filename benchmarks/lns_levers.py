@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ortools.sat.python import cp_model
-
 from benchmarks.harness import (
     RESULTS_DIR,
     Json,
@@ -35,9 +33,7 @@ from benchmarks.harness import (
     write_results,
 )
 from service.solver.greedy import greedy, warm_start
-from service.solver.lns import improve
-from service.solver.model import build_model, covered_value_terms
-from service.solver.solve import upper_bound
+from service.solver.solve import search_covered_value
 
 # name -> (first plan: "value" greedy or the engine's warm start "best" of both orders, improve() overrides)
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -62,22 +58,7 @@ def run_config(name: str, seeds: Sequence[int], level_s: float, best: dict[str, 
         started = time.perf_counter()
         start = warm_start(problem) if first == "best" else greedy(problem)
         assert start is not None
-        model, variables = build_model(problem)
-        terms = covered_value_terms(problem, variables)
-        model.maximize(cp_model.LinearExpr.weighted_sum(*terms))
-        outcome = improve(
-            problem,
-            model,
-            variables,
-            start,
-            time.perf_counter() + level_s,
-            objective=terms,
-            maximize=True,
-            budget=level_s,
-            trivial_bound=upper_bound(problem),
-            seed=0,
-            **overrides,
-        )
+        outcome = search_covered_value(problem, start, level_s, **overrides)
         value = outcome.value / problem.value_scale
         below = below_best_known(instance.name, value, best)
         row = {

@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 
 from service.contract import BrokenRule
 from service.solver.greedy import Solution, evaluate, greedy, warm_start
-from service.solver.lns import FixedLevel, improve
+from service.solver.lns import FixedLevel, LnsOutcome, improve
 from service.solver.model import (
     HARD_RULES,
     Terms,
@@ -353,6 +353,28 @@ def upper_bound(problem: Problem) -> int:
     )
 
 
+def search_covered_value(problem: Problem, start: Solution, seconds: float, **levers: Any) -> LnsOutcome:
+    """Level 1 alone by the LNS from `start` for `seconds`, on the whole model; `levers` go to `improve`
+    (step_workers, bound_search, ...). What benchmarks/lns_levers.py compares, and what tests of the LNS
+    run; the engine itself goes through `solve`."""
+    model, variables = build_model(problem)
+    terms = covered_value_terms(problem, variables)
+    model.maximize(cp_model.LinearExpr.weighted_sum(*terms))
+    levers.setdefault("seed", 0)
+    return improve(
+        problem,
+        model,
+        variables,
+        start,
+        time.perf_counter() + seconds,
+        objective=terms,
+        maximize=True,
+        budget=seconds,
+        trivial_bound=upper_bound(problem),
+        **levers,
+    )
+
+
 def solve(
     problem: Problem,
     params: SolveParams | None = None,
@@ -580,5 +602,6 @@ __all__ = [
     "Variables",
     "broken_rules",
     "evaluate",
+    "search_covered_value",
     "solve",
 ]

@@ -112,33 +112,13 @@ def test_large_neighbourhood_search_is_deterministic_and_valid() -> None:
 
 def test_lns_never_claims_a_proof_the_whole_model_search_did_not_make() -> None:
     """Regression: a bound search stopped before any status (UNKNOWN, bound 0.0) once made plans 'optimal'."""
-    import time
-
-    from ortools.sat.python import cp_model
-
     from service.solver.greedy import greedy
-    from service.solver.lns import improve
-    from service.solver.model import build_model, covered_value_terms
-    from service.solver.solve import upper_bound
+    from service.solver.solve import search_covered_value
 
     problem = compile_problem(parse_request(generate("M", 1)))
-    model, variables = build_model(problem)
-    terms = covered_value_terms(problem, variables)
-    model.maximize(cp_model.LinearExpr.weighted_sum(*terms))
     start = greedy(problem)
     assert start is not None
-    outcome = improve(
-        problem,
-        model,
-        variables,
-        start,
-        time.perf_counter() + 0.02,
-        objective=terms,
-        maximize=True,
-        budget=0.02,
-        trivial_bound=upper_bound(problem),
-        seed=0,
-    )
+    outcome = search_covered_value(problem, start, 0.02)
     assert not outcome.proven  # proving M takes CP-SAT about a second, never 20 ms
     assert outcome.bound >= outcome.value
 
@@ -397,36 +377,14 @@ def test_default_lns_with_the_bound_search_on_idle_cycles_gives_a_valid_plan() -
 def test_two_worker_steps_a_benchmark_lever_still_give_valid_plans() -> None:
     """benchmarks/lns_levers.py runs steps on two CP-SAT workers (max_lp and CP-SAT's own neighbourhood
     searches): the plan they give must keep every hard rule and never fall below its start."""
-    import time
-
-    from ortools.sat.python import cp_model
-
     from service.solver.greedy import warm_start
-    from service.solver.lns import improve
-    from service.solver.model import build_model, covered_value_terms
-    from service.solver.solve import evaluate, upper_bound
+    from service.solver.solve import evaluate, search_covered_value
 
     body = generate("M", 5)
     problem = compile_problem(parse_request(body))
-    model, variables = build_model(problem)
-    terms = covered_value_terms(problem, variables)
-    model.maximize(cp_model.LinearExpr.weighted_sum(*terms))
     start = warm_start(problem)
     assert start is not None
-    outcome = improve(
-        problem,
-        model,
-        variables,
-        start,
-        time.perf_counter() + 2.0,
-        objective=terms,
-        maximize=True,
-        budget=2.0,
-        trivial_bound=upper_bound(problem),
-        seed=0,
-        step_workers=2,
-        bound_search=False,
-    )
+    outcome = search_covered_value(problem, start, 2.0, step_workers=2, bound_search=False)
     assert outcome.steps > 0
     assert outcome.value >= evaluate(problem, start)[0]
     _assert_solution_valid(body, outcome.solution)

@@ -37,15 +37,16 @@ from service.solver.solve import search_covered_value
 
 # name -> (first plan: "value" greedy or the engine's warm start "best" of both orders, improve() overrides)
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
-    "session 4 engine": ("value", {"step_workers": 1, "bound_subsolver": None, "bound_on_idle_cycles": False}),
+    "session 4 engine": ("value", {"step_workers": 1, "bound_subsolver": None, "bound_priority": "normal"}),
     "session 4 engine + both greedy orders": (
         "best",
-        {"step_workers": 1, "bound_subsolver": None, "bound_on_idle_cycles": False},
+        {"step_workers": 1, "bound_subsolver": None, "bound_priority": "normal"},
     ),
     "two-worker steps without bound search": ("best", {"step_workers": 2, "bound_search": False}),
-    "two-worker steps + bound at normal priority": ("best", {"step_workers": 2, "bound_on_idle_cycles": False}),
-    "two-worker steps + lb_tree bound on idle cycles": ("best", {"step_workers": 2}),
-    "engine: one-worker steps + lb_tree bound on idle cycles": ("best", {}),
+    "two-worker steps + bound at normal priority": ("best", {"step_workers": 2, "bound_priority": "normal"}),
+    "two-worker steps + lb_tree bound on idle cycles": ("best", {"step_workers": 2, "bound_priority": "idle"}),
+    "one-worker steps + lb_tree bound on idle cycles": ("best", {"bound_priority": "idle"}),
+    "engine: one-worker steps + lb_tree bound at nice 10": ("best", {}),
 }
 
 

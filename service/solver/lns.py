@@ -8,9 +8,9 @@ capacity and its deals off their focus limits, and every earlier objective level
 freed part. Random clusters of deals sharing people are tried in between, and every other step frees
 people instead of deals (see PeopleSteps): a person at their focus limit can only move from one deal
 to another when both are free, which deal steps rarely give. A second thread runs CP-SAT on the whole
-model for the bound, in the idle scheduling class: it has the second core to itself while this solve
-is alone on the machine, and yields it at once to anything else (the steps, or a small request solved
-by another solver process of the service), so the plan reports an honest gap at no one's expense.
+model for the bound at a lowered priority (nice 10): it has the second core to itself while this solve
+is alone on the machine, and takes little from anything else (the steps, or a small request solved by
+another solver process of the service), so the plan reports an honest gap at little expense.
 Pure: no I/O.
 """
 
@@ -24,6 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from ortools.sat.python import cp_model
 
@@ -390,17 +391,29 @@ STEP_SUBSOLVERS: tuple[str, ...] = ("max_lp",)
 BOUND_SUBSOLVER = "lb_tree_search"
 
 
-def _run_on_idle_cycles() -> None:
-    """Lower the calling thread to the idle scheduling class (Linux; elsewhere nice 19, else nothing): the
-    bound search then takes only cycles nothing else wants. Measured with two-worker steps, which left it
-    little: the bound was as good as on a core of its own (L: 514.8 / 515.4 / 494.3M against 512.6 / 518.0
-    / 491.8M), while at normal priority it cost the steps 0.8 points (benchmarks/lns_levers.py)."""
+BoundPriority = Literal["normal", "low", "idle"]
+# The bound search's scheduling: "low" (nice 10) by default. Alone on the machine every choice gives it the
+# second core (the steps use one). Under load they differ: in the idle class (SCHED_IDLE) it got no cycles
+# at all beside a busy test suite and the plan reported the trivial bound (gap 43 % on L-1), while at
+# nice 10 it takes about a tenth of what a normal thread would and still reaches a bound.
+BOUND_PRIORITY: BoundPriority = "low"
+BOUND_NICENESS = 10
+
+
+def _lower_priority(priority: BoundPriority) -> None:
+    """Lower the calling thread: "low" by nice, "idle" to the idle scheduling class (Linux only; nice 19
+    elsewhere). Where the platform refuses, the thread keeps its priority."""
     tid = threading.get_native_id()
-    try:
-        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined,unused-ignore]
-    except (AttributeError, OSError):
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, tid, 19)
+    if priority == "normal":
+        return
+    if priority == "idle":
+        try:
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined,unused-ignore]
+            return
+        except (AttributeError, OSError):
+            pass
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, tid, BOUND_NICENESS if priority == "low" else 19)
 
 
 def improve(
@@ -420,7 +433,7 @@ def improve(
     step_workers: int = 1,
     step_subsolvers: Sequence[str] = STEP_SUBSOLVERS,
     bound_subsolver: str | None = BOUND_SUBSOLVER,
-    bound_on_idle_cycles: bool = True,
+    bound_priority: BoundPriority = BOUND_PRIORITY,
     step_linearization: int = 2,
     first_pairs: int = 2_500,
     bound_search: bool = True,
@@ -475,8 +488,8 @@ def improve(
     whole: dict[str, cp_model.CpSolverStatus] = {}
 
     def run_bound() -> None:
-        if bound_on_idle_cycles and not deterministic:
-            _run_on_idle_cycles()
+        if not deterministic:
+            _lower_priority(bound_priority)
         whole["status"] = bound_solver.solve(model)
 
     bound_thread = threading.Thread(target=run_bound, daemon=True)

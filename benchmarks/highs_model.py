@@ -21,7 +21,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import highspy
 import numpy as np
@@ -30,6 +30,9 @@ from service.solver.greedy import Solution
 from service.solver.problem import Problem
 
 INF = highspy.kHighsInf
+# "tight": the rows of service/solver/model.py; "plain": H4 and H6 as written before session 6, kept so
+# that benchmarks/formulation.py can show what the tighter rows change in the LP relaxation.
+Formulation = Literal["tight", "plain"]
 
 
 @dataclass
@@ -128,13 +131,18 @@ def add_capacity(rows: Rows, problem: Problem, c: Columns) -> None:
             rows.add(columns, coefficients, -INF, float(capacity))
 
 
-def add_slots(rows: Rows, problem: Problem, c: Columns) -> None:
-    """H4 slots: at most `headcount` people per demand."""
+def add_slots(rows: Rows, problem: Problem, c: Columns, formulation: Formulation = "tight") -> None:
+    """H4 slots: at most `headcount` people per demand; "tight": Σ assign - headcount × staffed <= 0, as
+    in the CP-SAT model; "plain": Σ assign <= headcount (the form before session 6, for the study)."""
     for slot_index, slot in enumerate(problem.slots):
         pairs = problem.pairs_by_slot[slot_index]
         if len(pairs) <= slot.headcount:
             continue
-        rows.add([c.assign[p] for p in pairs], [1.0] * len(pairs), -INF, float(slot.headcount))
+        columns = [c.assign[p] for p in pairs]
+        if formulation == "tight":
+            rows.add([*columns, c.staffed[slot.opportunity]], [1.0] * len(pairs) + [-float(slot.headcount)], -INF, 0.0)
+        else:
+            rows.add(columns, [1.0] * len(pairs), -INF, float(slot.headcount))
 
 
 def add_one_lead(rows: Rows, problem: Problem, c: Columns) -> None:
@@ -153,8 +161,9 @@ def add_one_lead(rows: Rows, problem: Problem, c: Columns) -> None:
             rows.add([c.lead[q]] + [c.assign[p] for p in own], [1.0] + [-1.0] * len(own), -INF, 0.0)
 
 
-def add_budget(rows: Rows, problem: Problem, c: Columns) -> None:
-    """H6 budget: member costs plus the lead cost of an opportunity stay within its budget."""
+def add_budget(rows: Rows, problem: Problem, c: Columns, formulation: Formulation = "tight") -> None:
+    """H6 budget: member costs plus the lead cost of an opportunity stay within its budget; "tight": within
+    budget × staffed, as in the CP-SAT model; "plain": within the budget (before session 6)."""
     for opportunity in c.staffed:
         pairs = [p for s in problem.slots_by_opportunity[opportunity] for p in problem.pairs_by_slot[s]]
         options = problem.leads_by_opportunity[opportunity]
@@ -166,7 +175,11 @@ def add_budget(rows: Rows, problem: Problem, c: Columns) -> None:
         columns = [c.assign[p] for p in pairs] + [c.lead[q] for q in options]
         coefficients = [float(problem.pairs[p].cost) for p in pairs]
         coefficients += [float(problem.lead_options[q].cost) for q in options]
-        rows.add(columns, coefficients, -INF, float(problem.budgets[opportunity]))
+        budget = float(problem.budgets[opportunity])
+        if formulation == "tight":
+            rows.add([*columns, c.staffed[opportunity]], [*coefficients, -budget], -INF, 0.0)
+        else:
+            rows.add(columns, coefficients, -INF, budget)
 
 
 def add_focus(rows: Rows, problem: Problem, c: Columns) -> None:
@@ -192,11 +205,9 @@ def add_focus(rows: Rows, problem: Problem, c: Columns) -> None:
         rows.add(works_on, [1.0] * len(works_on), -INF, float(limit))
 
 
-HARD_RULES = (add_capacity, add_slots, add_one_lead, add_budget, add_focus)  # H8 pins: column bounds
-
-
-def build(problem: Problem) -> MipModel:
-    """Level 1 of the CP-SAT model as a HiGHS MIP (maximize covered value, scaled like CP-SAT's)."""
+def build(problem: Problem, formulation: Formulation = "tight") -> MipModel:
+    """Level 1 of the CP-SAT model as a HiGHS MIP (maximize covered value, scaled like CP-SAT's).
+    H8 pins are column bounds."""
     started = time.perf_counter()
     columns = Columns(assign=[], lead=[], staffed={})
     columns.assign = [columns.new() for _ in problem.pairs]
@@ -205,8 +216,11 @@ def build(problem: Problem) -> MipModel:
         if any(problem.pairs_by_slot[s] for s in slots):
             columns.staffed[opportunity] = columns.new()
     rows = Rows()
-    for rule in HARD_RULES:
-        rule(rows, problem, columns)
+    add_capacity(rows, problem, columns)
+    add_slots(rows, problem, columns, formulation)
+    add_one_lead(rows, problem, columns)
+    add_budget(rows, problem, columns, formulation)
+    add_focus(rows, problem, columns)
     fixed_one = [columns.assign[p] for p in problem.pinned_pairs]  # H8 pins
 
     n = columns.count
@@ -395,10 +409,13 @@ def run_peer(
     check: dict[str, Solution] | None = None,
     lp_time_limit_s: float | None = None,
     start: Solution | None = None,
+    formulation: Formulation = "tight",
+    mip: bool = True,
 ) -> dict[str, Any]:
-    """Build once, solve the MIP and the LP relaxation, and read the given plans in this model."""
-    model = build(problem)
-    mip = solve_mip(model, time_limit_s, threads, seed, start=start)
+    """Build once, solve the MIP (unless `mip` is false) and the LP relaxation, and read the given plans
+    in this model."""
+    model = build(problem, formulation)
+    branch_and_bound = solve_mip(model, time_limit_s, threads, seed, start=start) if mip else None
     lp = solve_lp(model, lp_time_limit_s if lp_time_limit_s is not None else max(time_limit_s, 60.0), threads)
     return {
         "version": str(highspy.Highs().version()),  # type: ignore[no-untyped-call]
@@ -406,7 +423,7 @@ def run_peer(
         "rows": model.rows,
         "nonzeros": len(model.lp.a_matrix_.index_),
         "build_ms": model.build_ms,
-        "mip": asdict(mip),
+        "mip": asdict(branch_and_bound) if branch_and_bound is not None else None,
         "lp": asdict(lp),
         "violations": {name: row_activity_violations(model, plan) for name, plan in (check or {}).items()},
         "pairs": len(problem.pairs),

@@ -65,15 +65,19 @@ def add_capacity(model: cp_model.CpModel, problem: Problem, v: Variables) -> Non
 
 
 def add_slots(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
-    """H4 slots: at most `headcount` distinct people per demand (one variable per person: one slot each)."""
+    """H4 slots: at most `headcount` distinct people per demand (one variable per person: one slot each).
+
+    Written as Σ x ≤ headcount × staffed(opportunity) rather than Σ x ≤ headcount: the same integer plans
+    (a person on a demand makes its opportunity staffed, H5), but a much tighter LP relaxation. With the
+    plain form the LP filled a demand with two half-people while paying for only half a lead (staffed =
+    max of the assignments, not their sum); the bound of covered value at M fell from 13 % to 10 % above
+    the optimum, and level 1 proves 2-3x sooner (benchmarks/formulation.py)."""
     for slot_index, slot in enumerate(problem.slots):
         pairs = problem.pairs_by_slot[slot_index]
         if len(pairs) <= slot.headcount:
-            continue
-        if slot.headcount == 1:
-            model.add_at_most_one(v.assign[p] for p in pairs)
-        else:
-            model.add(cp_model.LinearExpr.sum([v.assign[p] for p in pairs]) <= slot.headcount)
+            continue  # each pair already implies staffed, which is as tight
+        staffed = v.staffed[slot.opportunity]
+        model.add(cp_model.LinearExpr.sum([v.assign[p] for p in pairs]) <= slot.headcount * staffed)
 
 
 def add_one_lead(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
@@ -108,7 +112,11 @@ def add_budget(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
             continue
         variables = [v.assign[p] for p in pairs] + [v.lead[q] for q in options]
         coefficients = [problem.pairs[p].cost for p in pairs] + [problem.lead_options[q].cost for q in options]
-        model.add(cp_model.LinearExpr.weighted_sum(variables, coefficients) <= problem.budgets[opportunity])
+        # × staffed: the same plans (nothing is spent on an unstaffed opportunity), a tighter LP.
+        model.add(
+            cp_model.LinearExpr.weighted_sum(variables, coefficients)
+            <= problem.budgets[opportunity] * v.staffed[opportunity]
+        )
 
 
 def add_focus(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:

@@ -10,11 +10,13 @@ import json
 from pathlib import Path
 
 import pytest
+from ortools.sat.python import cp_model
 
-from benchmarks import best_known, lns_levers, param_study, peers, plots, results_page, solve_bench
+from benchmarks import best_known, formulation, lns_levers, param_study, peers, plots, results_page, solve_bench
 from benchmarks.harness import load_instance, percentile
 from benchmarks.load.config import LoadConfig
 from service.solver.greedy import greedy
+from service.solver.model import HARD_RULES, build_model, covered_value_terms
 from service.solver.solve import SolveParams, solve
 from tests.checker import hard_rule_violations
 
@@ -156,6 +158,39 @@ def test_lns_levers_compare_configurations_on_the_same_instance(tmp_path: Path) 
     assert all(row["bound"] >= row["covered_value"] for row in payload["rows"])
     table = (tmp_path / "lns-levers-L.md").read_text()
     assert all(name in table for name in configs)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_plain_and_tight_formulations_accept_the_same_plans(seed: int) -> None:
+    """H4/H6 tied to staffed (the engine) and their plain forms (formulation.PLAIN_RULES) have the same
+    optimum of covered value, and the engine's LP relaxation is never weaker than the plain one."""
+    problem = load_instance("S", seed).problem
+    optima = []
+    for rules in (HARD_RULES, formulation.PLAIN_RULES):
+        model, variables = build_model(problem, rules)
+        model.maximize(cp_model.LinearExpr.weighted_sum(*covered_value_terms(problem, variables)))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = 10
+        assert solver.solve(model) == cp_model.OPTIMAL
+        optima.append(round(solver.objective_value))
+    assert optima[0] == optima[1]
+    tight, plain = formulation.lp_bound(problem, "tight"), formulation.lp_bound(problem, "plain")
+    assert tight is not None
+    assert plain is not None
+    assert optima[0] - 1e-6 <= tight <= plain + 1e-6
+
+
+def test_formulation_study_compares_both_forms_on_one_instance(tmp_path: Path) -> None:
+    """M-0 under both forms: the same proven covered value, the tight LP bound at most the plain one, and
+    a table naming both."""
+    assert formulation.main(["--sizes", "M", "--seeds", "1", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "formulation-M.json").read_text())["rows"]
+    assert [row["formulation"] for row in rows] == ["plain", "tight"]
+    plain, tight = rows
+    assert plain["covered_value"] == tight["covered_value"]
+    assert 0 <= tight["lp_above_optimum"] <= plain["lp_above_optimum"]
+    assert "LP above optimum, tight" in (tmp_path / "formulation-M.md").read_text()
 
 
 # --------------------------------------------------------------------------- measurements (skipped by default)

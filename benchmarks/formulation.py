@@ -23,11 +23,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import pickle
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -51,6 +48,7 @@ from benchmarks.harness import (
     seeds_for,
     write_results,
 )
+from benchmarks.peers import highs_child
 from service.instances import Size
 from service.solver import lns
 from service.solver import solve as engine
@@ -66,7 +64,6 @@ from service.solver.problem import Problem
 
 Formulation = Literal["tight", "plain"]
 FORMULATIONS: tuple[Formulation, ...] = ("plain", "tight")
-REPO = Path(__file__).resolve().parent.parent
 
 
 def add_slots_plain(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
@@ -84,13 +81,10 @@ def add_slots_plain(model: cp_model.CpModel, problem: Problem, v: Variables) -> 
 def add_budget_plain(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
     """H6 as written before session 6: cost within the budget, whether or not the deal is staffed."""
     for opportunity in v.staffed:
-        pairs = [p for s in problem.slots_by_opportunity[opportunity] for p in problem.pairs_by_slot[s]]
-        options = problem.leads_by_opportunity[opportunity]
-        most = sum(problem.pairs[p].cost for p in pairs) + max(
-            (problem.lead_options[q].cost for q in options), default=0
-        )
-        if most <= problem.budgets[opportunity]:
+        row = problem.budget_row(opportunity)
+        if row is None:
             continue
+        pairs, options = row
         variables = [v.assign[p] for p in pairs] + [v.lead[q] for q in options]
         coefficients = [problem.pairs[p].cost for p in pairs] + [problem.lead_options[q].cost for q in options]
         model.add(cp_model.LinearExpr.weighted_sum(variables, coefficients) <= problem.budgets[opportunity])
@@ -114,23 +108,9 @@ def formulation(name: Formulation) -> Iterator[None]:
 
 def lp_bound(problem: Problem, name: Formulation) -> float | None:
     """The LP relaxation's optimum of covered value (scaled) under `name`, by HiGHS in a child process."""
-    with tempfile.TemporaryDirectory(prefix="formulation-") as folder:
-        source, sink = Path(folder) / "in.pickle", Path(folder) / "out.pickle"
-        kwargs = {"problem": problem, "time_limit_s": 0.0, "lp_time_limit_s": 120.0, "formulation": name, "mip": False}
-        source.write_bytes(pickle.dumps(kwargs))
-        completed = subprocess.run(
-            [sys.executable, "-m", "benchmarks.highs_model", str(source), str(sink)],
-            cwd=REPO,
-            timeout=900,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(f"HiGHS failed ({completed.returncode}): {completed.stderr[-2000:]}")
-        result: Json = pickle.loads(sink.read_bytes())
-        bound = result["lp"]["bound"]
-        return None if bound is None else float(bound)
+    kwargs = {"problem": problem, "time_limit_s": 0.0, "lp_time_limit_s": 120.0, "formulation": name, "mip": False}
+    bound = highs_child(kwargs, timeout_s=900)["lp"]["bound"]
+    return None if bound is None else float(bound)
 
 
 def _level_ms(result: engine.Result, prefix: str) -> int | None:

@@ -165,13 +165,10 @@ def add_budget(rows: Rows, problem: Problem, c: Columns, formulation: Formulatio
     """H6 budget: member costs plus the lead cost of an opportunity stay within its budget; "tight": within
     budget × staffed, as in the CP-SAT model; "plain": within the budget (before session 6)."""
     for opportunity in c.staffed:
-        pairs = [p for s in problem.slots_by_opportunity[opportunity] for p in problem.pairs_by_slot[s]]
-        options = problem.leads_by_opportunity[opportunity]
-        most = sum(problem.pairs[p].cost for p in pairs) + max(
-            (problem.lead_options[q].cost for q in options), default=0
-        )
-        if most <= problem.budgets[opportunity]:
+        row = problem.budget_row(opportunity)
+        if row is None:
             continue
+        pairs, options = row
         columns = [c.assign[p] for p in pairs] + [c.lead[q] for q in options]
         coefficients = [float(problem.pairs[p].cost) for p in pairs]
         coefficients += [float(problem.lead_options[q].cost) for q in options]

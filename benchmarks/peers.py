@@ -58,24 +58,29 @@ def run_highs(
     lp_time_limit_s: float,
 ) -> Json:
     """highs_model.run_peer in a child process; the child is killed if it overstays its limits by far."""
+    kwargs = {
+        "problem": instance.problem,
+        "time_limit_s": time_limit_s,
+        "threads": threads,
+        "check": check,
+        "lp_time_limit_s": lp_time_limit_s,
+        "start": start,
+    }
+    # The Python model build of XL takes a while; the solves themselves stop at their limits.
+    return highs_child(kwargs, timeout_s=2 * (time_limit_s + lp_time_limit_s) + 600)
+
+
+def highs_child(kwargs: Json, timeout_s: float) -> Json:
+    """`python -m benchmarks.highs_model` on run_peer's keyword arguments, in its own process (OR-Tools and
+    highspy cannot be loaded in one); its result, with the process's wall time as "process_ms"."""
     with tempfile.TemporaryDirectory(prefix="highs-peer-") as folder:
         source, sink = Path(folder) / "in.pickle", Path(folder) / "out.pickle"
-        kwargs = {
-            "problem": instance.problem,
-            "time_limit_s": time_limit_s,
-            "threads": threads,
-            "check": check,
-            "lp_time_limit_s": lp_time_limit_s,
-            "start": start,
-        }
         source.write_bytes(pickle.dumps(kwargs))
-        # The Python model build of XL takes a while; the solves themselves stop at their limits.
-        timeout = 2 * (time_limit_s + lp_time_limit_s) + 600
         started = time.perf_counter()
         completed = subprocess.run(
             [sys.executable, "-m", "benchmarks.highs_model", str(source), str(sink)],
             cwd=REPO,
-            timeout=timeout,
+            timeout=timeout_s,
             capture_output=True,
             text=True,
             check=False,

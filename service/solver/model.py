@@ -104,13 +104,10 @@ def add_one_lead(model: cp_model.CpModel, problem: Problem, v: Variables) -> Non
 def add_budget(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
     """H6 budget: member costs plus the lead cost of an opportunity stay within its budget."""
     for opportunity in v.staffed:
-        pairs = [p for s in problem.slots_by_opportunity[opportunity] for p in problem.pairs_by_slot[s]]
-        options = problem.leads_by_opportunity[opportunity]
-        most = sum(problem.pairs[p].cost for p in pairs) + max(
-            (problem.lead_options[q].cost for q in options), default=0
-        )
-        if most <= problem.budgets[opportunity]:
+        row = problem.budget_row(opportunity)
+        if row is None:
             continue
+        pairs, options = row
         variables = [v.assign[p] for p in pairs] + [v.lead[q] for q in options]
         coefficients = [problem.pairs[p].cost for p in pairs] + [problem.lead_options[q].cost for q in options]
         # × staffed: the same plans (nothing is spent on an unstaffed opportunity), a tighter LP.

@@ -106,6 +106,14 @@ class Problem:
         for index, slot in enumerate(self.slots):
             self.slots_by_opportunity[slot.opportunity].append(index)
 
+    def budget_row(self, opportunity: int) -> tuple[list[int], list[int]] | None:
+        """H6 for one opportunity: its pairs and lead options (the terms of its cost), or None when even
+        every pair with the dearest lead fits the budget, so no plan can break it and no row is needed."""
+        pairs = [p for s in self.slots_by_opportunity[opportunity] for p in self.pairs_by_slot[s]]
+        options = self.leads_by_opportunity[opportunity]
+        most = sum(self.pairs[p].cost for p in pairs) + max((self.lead_options[q].cost for q in options), default=0)
+        return None if most <= self.budgets[opportunity] else (pairs, options)
+
     def lead_cost_scaled(self, opportunity: int) -> int:
         window = self.windows[opportunity]
         return 0 if window is None else self.lead_hours_per_week * (window[1] - window[0] + 1)

@@ -29,6 +29,7 @@ from typing import Literal
 from ortools.sat.python import cp_model
 
 from service.solver.greedy import Solution
+from service.solver.merge import merge
 from service.solver.model import Terms, Variables, add_solution_hint, build_model
 from service.solver.problem import Pair, Problem
 
@@ -41,6 +42,8 @@ class LnsOutcome:
     proven: bool  # the whole-model search proved `value` optimal
     steps: int
     improvements: int
+    merged_pieces: int = 0  # with two step threads: pieces of late steps merged into a moved-on plan
+    left_out_pieces: int = 0  # ... and left out (a rule or a floor would break, or no gain)
 
 
 @dataclass(frozen=True)
@@ -305,6 +308,16 @@ class SubModels:
         row = capacity[option.staff]
         return all(row[week] >= self.problem.lead_hours_per_week for week in range(window[0], window[1] + 1))
 
+    def decisions_of_deals(self, deals: set[int]) -> tuple[set[int], set[int]]:
+        """The pairs and lead options a deal step frees."""
+        pairs = {p for o in deals for p in self.pairs_of[o]}
+        return pairs, {q for o in deals for q in self.problem.leads_by_opportunity[o]}
+
+    def decisions_of_people(self, people: set[int]) -> tuple[set[int], set[int]]:
+        """The pairs and lead options a staff step frees."""
+        pairs = {p for staff in people for p in self.problem.pairs_by_staff[staff]}
+        return pairs, {q for staff in people for q in self.problem.leads_by_staff[staff]}
+
     @staticmethod
     def read(step: _Step, solver: cp_model.CpSolver) -> Solution:
         """The step's solution on the freed deals, as problem indexes."""
@@ -391,6 +404,23 @@ STEP_SUBSOLVERS: tuple[str, ...] = ("max_lp",)
 BOUND_SUBSOLVER = "lb_tree_search"
 
 
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_step_threads(bound_search: bool, deterministic: bool) -> int:
+    """Two step threads where the second core would otherwise idle: no whole-model bound search (XL) and
+    not deterministic. With a bound search the second core is its own: on this 2-core machine a second
+    step thread beside it (at nice 10) gained nothing at L, and stopping the bound after 6 s to make room
+    left a bound of 523M where 27 s gives 508M (L-0), so L keeps one step thread."""
+    if deterministic or bound_search or usable_cores() < 2:
+        return 1
+    return 2
+
+
 BoundPriority = Literal["normal", "low", "idle"]
 # The bound search's scheduling: "low" (nice 10) by default. Alone on the machine every choice gives it the
 # second core (the steps use one). Under load they differ: in the idle class (SCHED_IDLE) it got no cycles
@@ -438,6 +468,7 @@ def improve(
     first_pairs: int = 2_500,
     bound_search: bool = True,
     staff_steps: bool = True,
+    step_threads: int | None = None,
     deterministic: bool = False,
     should_stop: Callable[[], bool] | None = None,
     on_solution: Callable[[float, float], None] | None = None,
@@ -509,7 +540,9 @@ def improve(
 
     best = start
     best_value = score(start)
-    people_steps = PeopleSteps(model, problem, variables, start) if staff_steps else None
+    threads = step_threads if step_threads is not None else default_step_threads(bound_search, deterministic)
+    if deterministic:
+        threads = 1  # two threads interleave by wall time: not reproducible
     if bound_search:
         # The whole-model search starts from the plan we have: with a solution its status is at least
         # FEASIBLE, so the bound it proves can be reported even if it never finds a better plan.
@@ -524,51 +557,104 @@ def improve(
             return budget - spent if time.perf_counter() < deadline + budget * 3 + 10.0 else 0.0
         return deadline - time.perf_counter()
 
-    while time_left() > 0.05 and not (should_stop and should_stop()):
-        if whole.get("status") == cp_model.OPTIMAL and not deterministic:
-            break
-        steps += 1
+    lock = threading.Lock()
+    in_flight: dict[int, tuple[str, set[int]]] = {}  # thread -> the neighbourhood it is solving
+    merges = {"kept": 0, "left_out": 0}
+
+    def choose(thread: int) -> tuple[str, set[int]]:
+        """The next neighbourhood, not overlapping one of the same kind that the other thread is solving
+        (a few tries, then whatever comes: overlaps only make merges leave more out). Under the lock."""
         kind, free = neighbourhoods.next()
-        if kind == "staff":
-            assert people_steps is not None
-            step_model = people_steps.build(free, best)
-            incumbent = best_value
-        else:
-            step = sub_models.build(free, best)
-            step_model, incumbent = step.model, step.incumbent
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = step_workers
-        if step_workers > 1:
-            solver.parameters.subsolvers.extend(step_subsolvers)
-        solver.parameters.linearization_level = step_linearization
-        solver.parameters.random_seed = rng.randrange(2**31)
-        limit = max(min(step_limit_s, time_left()), 0.05)
-        if deterministic:
-            solver.parameters.max_deterministic_time = limit
-        else:
-            solver.parameters.max_time_in_seconds = limit
-        step_started = time.perf_counter()
-        status = solver.solve(step_model)
-        elapsed = solver.deterministic_time if deterministic else time.perf_counter() - step_started
-        spent += solver.deterministic_time
-        neighbourhoods.feedback(
-            kind,
-            solved_fast=status == cp_model.OPTIMAL and elapsed < step_limit_s / 4,
-            timed_out=status != cp_model.OPTIMAL,
-        )
-        improved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and better(round(solver.objective_value), incumbent)
-        if kind == "staff":
-            assert people_steps is not None
-            people_steps.release()
-            if improved:
-                best = read(solver)
-        elif improved:
-            best = SubModels.merge(step, SubModels.read(step, solver))
-        if improved:
-            best_value = score(best)
-            improvements += 1
-            if on_solution is not None:
-                on_solution(time.perf_counter() - started, float(best_value))
+        for _ in range(5):
+            if not any(k == kind and free & f for t, (k, f) in in_flight.items() if t != thread):
+                break
+            kind, free = neighbourhoods.next()
+        in_flight[thread] = (kind, free)
+        return kind, free
+
+    def work(thread: int) -> None:
+        nonlocal best, best_value, steps, improvements, spent
+        people_steps = PeopleSteps(model, problem, variables, start) if staff_steps else None
+        while True:
+            with lock:
+                if time_left() <= 0.05 or (should_stop and should_stop()):
+                    return
+                if whole.get("status") == cp_model.OPTIMAL and not deterministic:
+                    return
+                steps += 1
+                kind, free = choose(thread)
+                base, base_value = best, best_value
+                step_seed = rng.randrange(2**31)
+            # Building and solving run outside the lock: CP-SAT releases the GIL while it solves, so the
+            # other thread builds or solves its own step meanwhile.
+            if kind == "staff":
+                assert people_steps is not None
+                step_model = people_steps.build(free, base)
+                incumbent = base_value
+            else:
+                step = sub_models.build(free, base)
+                step_model, incumbent = step.model, step.incumbent
+            solver = cp_model.CpSolver()
+            solver.parameters.num_workers = step_workers
+            if step_workers > 1:
+                solver.parameters.subsolvers.extend(step_subsolvers)
+            solver.parameters.linearization_level = step_linearization
+            solver.parameters.random_seed = step_seed
+            limit = max(min(step_limit_s, time_left()), 0.05)
+            if deterministic:
+                solver.parameters.max_deterministic_time = limit
+            else:
+                solver.parameters.max_time_in_seconds = limit
+            step_started = time.perf_counter()
+            status = solver.solve(step_model)
+            elapsed = solver.deterministic_time if deterministic else time.perf_counter() - step_started
+            improved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and better(
+                round(solver.objective_value), incumbent
+            )
+            result: Solution | None = None
+            if kind == "staff":
+                assert people_steps is not None
+                people_steps.release()
+                if improved:
+                    result = read(solver)
+            elif improved:
+                result = SubModels.merge(step, SubModels.read(step, solver))
+            with lock:
+                spent += solver.deterministic_time
+                del in_flight[thread]
+                neighbourhoods.feedback(
+                    kind,
+                    solved_fast=status == cp_model.OPTIMAL and elapsed < step_limit_s / 4,
+                    timed_out=status != cp_model.OPTIMAL,
+                )
+                if result is None:
+                    continue
+                if best is not base:
+                    # The other thread improved the plan meanwhile: keep what of this step still fits.
+                    if kind == "staff":
+                        freed = sub_models.decisions_of_people(free)
+                    else:
+                        freed = sub_models.decisions_of_deals(free)
+                    merged = merge(problem, best, *freed, result, sub_models.objective, maximize, sub_models.floors)
+                    merges["kept"] += merged.kept
+                    merges["left_out"] += merged.left_out
+                    result = merged.plan
+                value = score(result)
+                if not better(value, best_value):
+                    continue
+                best, best_value = result, value
+                improvements += 1
+                if on_solution is not None:
+                    on_solution(time.perf_counter() - started, float(best_value))
+
+    if threads == 1:
+        work(0)
+    else:
+        workers = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
 
     if not deterministic:
         bound_solver.stop_search()
@@ -587,4 +673,4 @@ def improve(
     else:
         bound = trivial_bound
     proven = has_bound and bound == best_value
-    return LnsOutcome(best, best_value, bound, proven, steps, improvements)
+    return LnsOutcome(best, best_value, bound, proven, steps, improvements, merges["kept"], merges["left_out"])

@@ -419,3 +419,125 @@ def test_the_bound_search_thread_runs_at_the_lowered_priority_it_is_given() -> N
     own = threading.get_native_id()
     assert os.sched_getscheduler(own) == os.SCHED_OTHER
     assert os.getpriority(os.PRIO_PROCESS, own) < BOUND_NICENESS
+
+
+def test_two_step_threads_give_valid_plans_and_merge_late_steps() -> None:
+    """With two step threads (the default where no bound search takes the second core) a step often ends
+    after the other thread moved the plan on; its change is then merged piece by piece. Every plan must
+    still keep every hard rule and never fall below its start."""
+    from service.solver.greedy import warm_start
+    from service.solver.solve import evaluate, search_covered_value
+
+    body = generate("M", 4)
+    problem = compile_problem(parse_request(body))
+    start = warm_start(problem)
+    assert start is not None
+    outcome = search_covered_value(problem, start, 3.0, step_threads=2, bound_search=False, first_pairs=600)
+    assert outcome.steps > 1
+    assert outcome.value >= evaluate(problem, start)[0]
+    _assert_solution_valid(body, outcome.solution)
+
+
+def _two_steps_from_one_plan(seed: int) -> tuple[Any, Any, Any, Any, Any]:
+    """Two deal steps solved from the same plan on disjoint deals that compete for the same people."""
+    from ortools.sat.python import cp_model
+
+    from service.solver.greedy import warm_start
+    from service.solver.lns import SubModels
+    from service.solver.model import build_model, covered_value_terms
+
+    body = generate("M", seed)
+    problem = compile_problem(parse_request(body))
+    _, variables = build_model(problem)
+    terms = covered_value_terms(problem, variables)
+    sub_models = SubModels(problem, terms, True, [], variables)
+    base = warm_start(problem)
+    assert base is not None
+    # Half the deals each, interleaved: most people can work on deals of both halves.
+    deals = [o for o in range(len(problem.opportunity_ids)) if problem.leads_by_opportunity[o]]
+    halves = (set(deals[0::2][:40]), set(deals[1::2][:40]))
+    results = []
+    for free in halves:
+        step = sub_models.build(free, base)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = 5.0
+        assert solver.solve(step.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        results.append(SubModels.merge(step, SubModels.read(step, solver)))
+    return body, problem, sub_models, base, (halves, results)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_late_step_merges_into_the_moved_on_plan_without_breaking_a_rule(seed: int) -> None:
+    """Both steps improve the same plan by filling people's spare hours; taken together whole they could
+    overbook someone. The merge keeps only the pieces that still fit: the result keeps every hard rule
+    (independent checker) and is worth more than the plan it was merged into."""
+    from service.solver.greedy import Solution, evaluate
+    from service.solver.merge import merge
+
+    body, problem, sub_models, _, (halves, results) = _two_steps_from_one_plan(seed)
+    first, second = results
+    freed_pairs, freed_leads = sub_models.decisions_of_deals(halves[1])
+    # Taking the second step whole on top of the first breaks a rule on these instances...
+    union = Solution(
+        tuple(sorted({p for p in first.assigned if p not in freed_pairs} | (set(second.assigned) & freed_pairs))),
+        tuple(sorted({q for q in first.leads if q not in freed_leads} | (set(second.leads) & freed_leads))),
+    )
+    with pytest.raises(AssertionError):
+        _assert_solution_valid(body, union)
+    # ... the merge keeps what fits, and still gains.
+    merged = merge(problem, first, freed_pairs, freed_leads, second, sub_models.objective, True)
+    assert evaluate(problem, merged.plan)[0] > evaluate(problem, first)[0]
+    assert merged.kept > 0
+    assert merged.left_out > 0
+    _assert_solution_valid(body, merged.plan)
+
+
+def test_the_plan_ledger_sees_each_rule_a_change_would_break() -> None:
+    """PlanLedger is what keeps merged plans valid: adding a pair to an overbooked person breaks H3,
+    a second person beyond a demand's headcount H4, an assignment without a lead H5."""
+    from service.solver.greedy import warm_start
+    from service.solver.merge import Change, PlanLedger
+
+    problem = compile_problem(parse_request(generate("M", 1)))
+    plan = warm_start(problem)
+    assert plan is not None
+    ledger = PlanLedger(problem, plan)
+    every_deal = range(len(problem.opportunity_ids))
+    assert ledger.valid_for(range(len(problem.staff_ids)), every_deal)
+    chosen = set(plan.assigned)
+    staffed = {problem.lead_options[q].opportunity for q in plan.leads}
+
+    def breaks(change: Change, deal: int) -> bool:
+        ledger.apply(change)
+        broken = not ledger.valid_for(change.people(problem), [deal])
+        ledger.apply(change.reversed())
+        assert ledger.valid_for(change.people(problem), [deal])
+        return broken
+
+    # H5: a person on a deal nobody leads.
+    lone = next(p for p in range(len(problem.pairs)) if problem.slots[problem.pairs[p].slot].opportunity not in staffed)
+    assert breaks(Change(added_pairs=[lone]), problem.slots[problem.pairs[lone].slot].opportunity)
+    # H4: one more person on a full demand of a staffed deal.
+    for p, pair in enumerate(problem.pairs):
+        slot = problem.slots[pair.slot]
+        holders = [x for x in problem.pairs_by_slot[pair.slot] if x in chosen]
+        if p not in chosen and slot.opportunity in staffed and len(holders) == slot.headcount:
+            assert breaks(Change(added_pairs=[p]), slot.opportunity)
+            break
+    else:
+        pytest.fail("no full demand with a free candidate")
+    # H3: a week's hours beyond capacity.
+    overbooked = [
+        p
+        for p, pair in enumerate(problem.pairs)
+        if p not in chosen
+        and any(
+            ledger.hours[pair.staff][w] + problem.slots[pair.slot].hours_per_week > problem.capacity[pair.staff][w]
+            for w in range(problem.slots[pair.slot].start_week, problem.slots[pair.slot].end_week + 1)
+        )
+    ]
+    assert overbooked
+    p = overbooked[0]
+    ledger.apply(Change(added_pairs=[p]))
+    assert not ledger.valid_for([problem.pairs[p].staff], [])

@@ -47,6 +47,9 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "two-worker steps + lb_tree bound on idle cycles": ("best", {"step_workers": 2, "bound_priority": "idle"}),
     "one-worker steps + lb_tree bound on idle cycles": ("best", {"bound_priority": "idle"}),
     "engine: one-worker steps + lb_tree bound at nice 10": ("best", {}),
+    # Session 7: two step threads, late steps merged piece by piece (service/solver/merge.py).
+    "two step threads without bound search": ("best", {"step_threads": 2, "bound_search": False}),
+    "two step threads + lb_tree bound at nice 10": ("best", {"step_threads": 2}),
 }
 
 
@@ -70,6 +73,8 @@ def run_config(name: str, seeds: Sequence[int], level_s: float, best: dict[str, 
             "below_best_known": below,
             "steps": outcome.steps,
             "improvements": outcome.improvements,
+            "merged_pieces": outcome.merged_pieces,
+            "left_out_pieces": outcome.left_out_pieces,
             "seconds": round(time.perf_counter() - started, 2),
         }
         rows.append(row)
@@ -80,7 +85,14 @@ def run_config(name: str, seeds: Sequence[int], level_s: float, best: dict[str, 
 
 def table(rows: Sequence[Json], seeds: Sequence[int], label: str | None) -> str:
     names = list(dict.fromkeys(row["config"] for row in rows))
-    header = ["configuration", *[f"L-{s}" for s in seeds], "mean covered value", "mean below best known %"]
+    header = [
+        "configuration",
+        *[f"L-{s}" for s in seeds],
+        "mean covered value",
+        "mean below best known %",
+        "mean bound",
+        "mean steps",
+    ]
     lines = []
     for name in names:
         mine = {row["instance"]: row for row in rows if row["config"] == name}
@@ -92,6 +104,8 @@ def table(rows: Sequence[Json], seeds: Sequence[int], label: str | None) -> str:
                 *values,
                 statistics.mean(values),
                 round(statistics.mean(below) * 100, 2) if below else None,
+                statistics.mean(mine[f"L-{s}"]["bound"] for s in seeds),
+                round(statistics.mean(mine[f"L-{s}"]["steps"] for s in seeds), 1),
             ]
         )
     title = f"### LNS levers, size L, level 1 alone ({len(seeds)} instances)\n\n"
@@ -105,6 +119,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--level-time", type=float, default=27.0, help="seconds of level 1 (default 27: 90 %% of 30)")
     p.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from CONFIGS")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
+    p.add_argument(
+        "--name",
+        default="lns-levers-L",
+        help="results file name (default lns-levers-L; session 7's step-thread study: lns-threads-L)",
+    )
     p.add_argument(
         "--append",
         action="store_true",
@@ -123,14 +142,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     seeds = list(range(args.seeds))
     best = load_best_known("L", args.out)
     rows: list[Json] = []
-    earlier = args.out / "lns-levers-L.json"
+    earlier = args.out / f"{args.name}.json"
     if args.append and earlier.exists():
         rows = [row for row in json.loads(earlier.read_text(encoding="utf-8"))["rows"] if row["config"] not in names]
     for name in names:
         rows += run_config(name, seeds, args.level_time, best)
     text = table(rows, seeds, args.label)
     payload = {"benchmark": "lns-levers", "size": "L", "label": args.label, "machine": machine(), "rows": rows}
-    write_results("lns-levers-L", payload, text, args.out)
+    write_results(args.name, payload, text, args.out)
     print(text)
     return 0
 

@@ -11,6 +11,8 @@ to another when both are free, which deal steps rarely give. A second thread run
 model for the bound at a lowered priority (nice 10): it has the second core to itself while this solve
 is alone on the machine, and takes little from anything else (the steps, or a small request solved by
 another solver process of the service), so the plan reports an honest gap at little expense.
+Steps can also run in two threads (`step_threads`, a lever): a step that ends after the other thread
+improved the plan is merged into it piece by piece by service/solver/merge.py.
 Pure: no I/O.
 """
 
@@ -399,26 +401,18 @@ class PeopleSteps:
 # gained nothing measurable (benchmarks/lns_levers.py), so steps keep one worker and the second core
 # goes to the bound search.
 STEP_SUBSOLVERS: tuple[str, ...] = ("max_lp",)
+# Steps solved at once, each in its own thread; a step that ends after the other thread moved the plan on
+# is merged into it piece by piece (service/solver/merge.py). A lever, not the default: on this 2-core
+# machine the second thread takes the bound search's core. At L (mean of six, 27 s, results/
+# lns-threads-L.md) two threads beside the bound search at nice 10 gained 0.5 % of covered value but left
+# a bound of 548M instead of 504M; without the bound search they gained 0.2 %, with only the trivial bound
+# to report; stopping the bound search after 6 s to make room left 523M where 27 s gives 508M (L-0). At
+# XL, where no bound search runs, two threads took 40 % more steps in 10 s of level 1 but ended +0.04,
+# +0.37 and -0.43 % against one: no measurable gain at the time level 1 gets there.
+STEP_THREADS = 1
 # The whole-model bound search: lb_tree_search raises the bound fastest on this model (L-0: 519.5M at 6 s
 # and 514.1M at 12 s, against 540.1M and 523.7M for the default search; both about 511M at 27 s).
 BOUND_SUBSOLVER = "lb_tree_search"
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def default_step_threads(bound_search: bool, deterministic: bool) -> int:
-    """Two step threads where the second core would otherwise idle: no whole-model bound search (XL) and
-    not deterministic. With a bound search the second core is its own: on this 2-core machine a second
-    step thread beside it (at nice 10) gained nothing at L, and stopping the bound after 6 s to make room
-    left a bound of 523M where 27 s gives 508M (L-0), so L keeps one step thread."""
-    if deterministic or bound_search or usable_cores() < 2:
-        return 1
-    return 2
 
 
 BoundPriority = Literal["normal", "low", "idle"]
@@ -468,7 +462,7 @@ def improve(
     first_pairs: int = 2_500,
     bound_search: bool = True,
     staff_steps: bool = True,
-    step_threads: int | None = None,
+    step_threads: int = STEP_THREADS,
     deterministic: bool = False,
     should_stop: Callable[[], bool] | None = None,
     on_solution: Callable[[float, float], None] | None = None,
@@ -498,7 +492,15 @@ def improve(
     2.55 %, only staff steps 2.8 %; first_pairs 4,000 2.5 %; step limit 1.5 s 2.4 %; without the bound
     thread 2.8 % (it still costs the steps nothing). Two step threads sharing out each person's spare
     hours lost: first come takes all 6.8 %, half each 18.6 % (a step gains mostly by filling spare
-    hours); two CP-SAT workers per step 7.5 %."""
+    hours); two CP-SAT workers per step 7.5 %.
+
+    Session 7 (Intel Xeon machine, about 1 % slower at L than session 6's AMD EPYC; mean of L-0..L-5 at
+    27 s, results/lns-threads-L.md): two step threads with late steps merged piece by piece took 80 steps
+    instead of 45 and 57 improvements instead of 41; without the bound search +0.2 % (476.3M against
+    475.2M) with only the trivial bound to report; beside the bound search at nice 10 +0.5 % (477.7M),
+    but its bound 548M instead of 504M (see STEP_THREADS). Experiment runs, not kept: presolve of one
+    iteration in the steps (their first solution 30 % sooner on saved step models, no gain over whole
+    runs), a grow threshold of limit/2, LP, pseudo-cost or quick-restart branching in the steps."""
     started = time.perf_counter()
     rng = random.Random(seed)
 
@@ -540,9 +542,7 @@ def improve(
 
     best = start
     best_value = score(start)
-    threads = step_threads if step_threads is not None else default_step_threads(bound_search, deterministic)
-    if deterministic:
-        threads = 1  # two threads interleave by wall time: not reproducible
+    threads = 1 if deterministic else step_threads  # threads interleave by wall time: not reproducible
     if bound_search:
         # The whole-model search starts from the plan we have: with a solution its status is at least
         # FEASIBLE, so the bound it proves can be reported even if it never finds a better plan.

@@ -422,9 +422,9 @@ def test_the_bound_search_thread_runs_at_the_lowered_priority_it_is_given() -> N
 
 
 def test_two_step_threads_give_valid_plans_and_merge_late_steps() -> None:
-    """With two step threads (the default where no bound search takes the second core) a step often ends
-    after the other thread moved the plan on; its change is then merged piece by piece. Every plan must
-    still keep every hard rule and never fall below its start."""
+    """With two step threads (a lever of the search, benchmarks/lns_levers.py) a step often ends after the
+    other thread moved the plan on; its change is then merged piece by piece. Every plan must still keep
+    every hard rule and never fall below its start."""
     from service.solver.greedy import warm_start
     from service.solver.solve import evaluate, search_covered_value
 

@@ -541,3 +541,47 @@ def test_the_plan_ledger_sees_each_rule_a_change_would_break() -> None:
     p = overbooked[0]
     ledger.apply(Change(added_pairs=[p]))
     assert not ledger.valid_for([problem.pairs[p].staff], [])
+
+
+def test_two_step_threads_on_the_cost_level_keep_the_covered_value_floor() -> None:
+    """On a later level the merge must also keep the earlier levels' floors: two threads lowering cost
+    with covered value held at the start plan's may never trade covered value for cost."""
+    import time
+
+    from ortools.sat.python import cp_model
+
+    from service.solver.greedy import evaluate, warm_start
+    from service.solver.lns import FixedLevel, improve
+    from service.solver.model import build_model, cost_terms, covered_value_terms
+
+    body = generate("M", 2)
+    problem = compile_problem(parse_request(body))
+    start = warm_start(problem)
+    assert start is not None
+    value, _, cost = evaluate(problem, start)
+    model, variables = build_model(problem)
+    value_terms = covered_value_terms(problem, variables)
+    model.add(cp_model.LinearExpr.weighted_sum(*value_terms) >= value)
+    terms = cost_terms(problem, variables)
+    model.minimize(cp_model.LinearExpr.weighted_sum(*terms))
+    outcome = improve(
+        problem,
+        model,
+        variables,
+        start,
+        time.perf_counter() + 3.0,
+        objective=terms,
+        maximize=False,
+        budget=3.0,
+        trivial_bound=0,
+        seed=0,
+        fixed_levels=[FixedLevel(value_terms, at_least=value)],
+        step_threads=2,
+        bound_search=False,
+        first_pairs=600,
+    )
+    new_value, _, new_cost = evaluate(problem, outcome.solution)
+    assert new_value >= value
+    assert new_cost <= cost
+    assert outcome.steps > 1
+    _assert_solution_valid(body, outcome.solution)

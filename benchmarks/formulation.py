@@ -59,6 +59,7 @@ from service.solver.model import (
     add_budget,
     add_slots,
     build_model,
+    spend,
 )
 from service.solver.problem import Problem
 
@@ -81,13 +82,9 @@ def add_slots_plain(model: cp_model.CpModel, problem: Problem, v: Variables) -> 
 def add_budget_plain(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
     """H6 as written before session 6: cost within the budget, whether or not the deal is staffed."""
     for opportunity in v.staffed:
-        row = problem.budget_row(opportunity)
-        if row is None:
-            continue
-        pairs, options = row
-        variables = [v.assign[p] for p in pairs] + [v.lead[q] for q in options]
-        coefficients = [problem.pairs[p].cost for p in pairs] + [problem.lead_options[q].cost for q in options]
-        model.add(cp_model.LinearExpr.weighted_sum(variables, coefficients) <= problem.budgets[opportunity])
+        spent = spend(problem, v, opportunity)
+        if spent is not None:
+            model.add(spent <= problem.budgets[opportunity])
 
 
 Rule = Callable[[cp_model.CpModel, Problem, Variables], None]

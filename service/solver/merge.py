@@ -176,11 +176,10 @@ def merge(
     chosen_leads = set(result.leads) & freed_leads
     held_pairs = set(current.assigned) & freed_pairs
     held_leads = set(current.leads) & freed_leads
-    deal_of_pair = [problem.slots[pair.slot].opportunity for pair in problem.pairs]
     for p in sorted(held_pairs - chosen_pairs):
-        changes[deal_of_pair[p]].removed_pairs.append(p)
+        changes[problem.slots[problem.pairs[p].slot].opportunity].removed_pairs.append(p)
     for p in sorted(chosen_pairs - held_pairs):
-        changes[deal_of_pair[p]].added_pairs.append(p)
+        changes[problem.slots[problem.pairs[p].slot].opportunity].added_pairs.append(p)
     for q in sorted(held_leads - chosen_leads):
         changes[problem.lead_options[q].opportunity].removed_leads.append(q)
     for q in sorted(chosen_leads - held_leads):

@@ -101,20 +101,25 @@ def add_one_lead(model: cp_model.CpModel, problem: Problem, v: Variables) -> Non
                 model.add_bool_or([v.assign[p] for p in own]).only_enforce_if(v.lead[q])
 
 
+def spend(problem: Problem, v: Variables, opportunity: int) -> cp_model.LinearExprT | None:
+    """What an opportunity spends (member costs plus its lead's cost), or None where H6 needs no row
+    (Problem.budget_row)."""
+    row = problem.budget_row(opportunity)
+    if row is None:
+        return None
+    pairs, options = row
+    variables = [v.assign[p] for p in pairs] + [v.lead[q] for q in options]
+    coefficients = [problem.pairs[p].cost for p in pairs] + [problem.lead_options[q].cost for q in options]
+    return cp_model.LinearExpr.weighted_sum(variables, coefficients)
+
+
 def add_budget(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
     """H6 budget: member costs plus the lead cost of an opportunity stay within its budget."""
     for opportunity in v.staffed:
-        row = problem.budget_row(opportunity)
-        if row is None:
-            continue
-        pairs, options = row
-        variables = [v.assign[p] for p in pairs] + [v.lead[q] for q in options]
-        coefficients = [problem.pairs[p].cost for p in pairs] + [problem.lead_options[q].cost for q in options]
-        # × staffed: the same plans (nothing is spent on an unstaffed opportunity), a tighter LP.
-        model.add(
-            cp_model.LinearExpr.weighted_sum(variables, coefficients)
-            <= problem.budgets[opportunity] * v.staffed[opportunity]
-        )
+        spent = spend(problem, v, opportunity)
+        if spent is not None:
+            # × staffed: the same plans (nothing is spent on an unstaffed opportunity), a tighter LP.
+            model.add(spent <= problem.budgets[opportunity] * v.staffed[opportunity])
 
 
 def add_focus(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:

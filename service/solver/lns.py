@@ -34,6 +34,7 @@ from service.solver.greedy import Solution
 from service.solver.merge import merge
 from service.solver.model import Terms, Variables, add_solution_hint, build_model
 from service.solver.problem import Pair, Problem
+from service.solver.relaxation import LpRelaxation, Relaxation
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class LnsOutcome:
     improvements: int
     merged_pieces: int = 0  # with two step threads: pieces of late steps merged into a moved-on plan
     left_out_pieces: int = 0  # ... and left out (a rule or a floor would break, or no gain)
+    relaxation_steps: int = 0  # steps that freed where the LP relaxation and the plan disagree
+    relaxation_bound: int | None = None  # the LP relaxation's bound, when it was solved
 
 
 @dataclass(frozen=True)
@@ -374,11 +377,16 @@ class PeopleSteps:
     def build(self, people: set[int], solution: Solution) -> cp_model.CpModel:
         """The whole model with only `people`'s decisions free, hinted with `solution`. Valid until the
         next build: call `release` after solving it."""
-        self.sync(solution)
-        self.freed = (
+        return self.build_decisions(
             [p for staff in people for p in self.problem.pairs_by_staff[staff]],
             [q for staff in people for q in self.problem.leads_by_staff[staff]],
+            solution,
         )
+
+    def build_decisions(self, pairs: list[int], leads: list[int], solution: Solution) -> cp_model.CpModel:
+        """The whole model with only these pairs and lead options free (a relaxation-induced step)."""
+        self.sync(solution)
+        self.freed = (pairs, leads)
         for p in self.freed[0]:
             self._set(self.variables.assign[p].index, None)
         for q in self.freed[1]:
@@ -413,6 +421,30 @@ STEP_THREADS = 1
 # The whole-model bound search: lb_tree_search raises the bound fastest on this model (L-0: 519.5M at 6 s
 # and 514.1M at 12 s, against 540.1M and 523.7M for the default search; both about 511M at 27 s).
 BOUND_SUBSOLVER = "lb_tree_search"
+
+
+# Relaxation-induced steps (lp_guide): the second core first solves the LP relaxation of level 1 (L: about
+# 5.5 s), then searches for the bound. A step then frees every decision on which the LP optimum and the
+# plan disagree by more than RINS_AGREEMENT, with RINS_LIMIT_FACTOR times a step's time limit (L-0, from
+# the plan of 6 s: +22M in 2 s, +27M in 3 s, proven optimal at 6 s with +27.3M). It is taken again at most
+# every RINS_EVERY steps, and only on a plan that changed since the last one. The LP gets at most
+# LP_SHARE of the level's time; in deterministic mode the steps wait for it once they have spent
+# LP_DETERMINISTIC_SHARE of their budget, so that the step it comes in does not depend on the machine.
+RINS_AGREEMENT = 0.01
+RINS_LIMIT_FACTOR = 3.0
+RINS_EVERY = 8
+RINS_EVERY_AFTER_GAIN = 2
+LP_SHARE = 0.5
+LP_DETERMINISTIC_SHARE = 0.25
+# What the LP is expected to take, to skip it where it would not come in time: fitted to the L instances
+# (about 19,000 pairs: 6.8-9.0 s, alone on a core) and growing with the square of the pairs (M's LP
+# takes 0.05 s); the LP runs only where this is at most LP_SHARE of the level's time.
+LP_SECONDS_AT_L = 9.0
+LP_PAIRS_AT_L = 19_000
+
+
+def expected_lp_seconds(problem: Problem) -> float:
+    return LP_SECONDS_AT_L * (len(problem.pairs) / LP_PAIRS_AT_L) ** 2
 
 
 BoundPriority = Literal["normal", "low", "idle"]
@@ -463,6 +495,7 @@ def improve(
     bound_search: bool = True,
     staff_steps: bool = True,
     step_threads: int = STEP_THREADS,
+    lp_guide: bool = False,
     deterministic: bool = False,
     should_stop: Callable[[], bool] | None = None,
     on_solution: Callable[[float, float], None] | None = None,
@@ -520,9 +553,29 @@ def improve(
     bound_solver.parameters.random_seed = seed
     whole: dict[str, cp_model.CpSolverStatus] = {}
 
+    lp_guide = (
+        lp_guide and bound_search and staff_steps and maximize and expected_lp_seconds(problem) <= budget * LP_SHARE
+    )
+    relaxation: dict[str, LpRelaxation | Relaxation | None] = {}
+    lp_done = threading.Event()
+    finished = threading.Event()
+
     def run_bound() -> None:
+        # The second core: first the LP relaxation (at normal priority: it feeds the steps), then the bound.
+        if lp_guide:
+            try:
+                lp = LpRelaxation(problem)
+                relaxation["run"] = lp
+                if not finished.is_set():
+                    left = budget * 4 + 10.0 if deterministic else (deadline - time.perf_counter()) * LP_SHARE
+                    relaxation["solution"] = lp.solve(left)
+            finally:
+                lp_done.set()
+        if finished.is_set():
+            return
         if not deterministic:
             _lower_priority(bound_priority)
+            bound_solver.parameters.max_time_in_seconds = max(deadline - time.perf_counter(), 0.05)
         whole["status"] = bound_solver.solve(model)
 
     bound_thread = threading.Thread(target=run_bound, daemon=True)
@@ -559,6 +612,20 @@ def improve(
 
     lock = threading.Lock()
     in_flight: dict[int, tuple[str, set[int]]] = {}  # thread -> the neighbourhood it is solving
+    rins = {"step": -RINS_EVERY, "waited": not (lp_guide and deterministic)}
+    rins_base: list[Solution | None] = [None]
+
+    def lp_solution() -> Relaxation | None:
+        found = relaxation.get("solution")
+        return found if isinstance(found, Relaxation) else None
+
+    def rins_decisions(lp: Relaxation, plan: Solution) -> tuple[list[int], list[int]]:
+        """The pairs and lead options on which the LP optimum and `plan` disagree."""
+        chosen, leads = set(plan.assigned), set(plan.leads)
+        pairs = [p for p, x in enumerate(lp.assign) if abs(x - (p in chosen)) > RINS_AGREEMENT]
+        options = [q for q, x in enumerate(lp.lead) if abs(x - (q in leads)) > RINS_AGREEMENT]
+        return pairs, options
+
     merges = {"kept": 0, "left_out": 0}
 
     def choose(thread: int) -> tuple[str, set[int]]:
@@ -576,18 +643,37 @@ def improve(
         nonlocal best, best_value, steps, improvements, spent
         people_steps = PeopleSteps(model, problem, variables, start) if staff_steps else None
         while True:
+            if not rins["waited"] and spent >= budget * LP_DETERMINISTIC_SHARE:
+                lp_done.wait()  # deterministic mode: the LP comes in at the same step whatever the load
+                rins["waited"] = True
             with lock:
                 if time_left() <= 0.05 or (should_stop and should_stop()):
                     return
                 if whole.get("status") == cp_model.OPTIMAL and not deterministic:
                     return
                 steps += 1
-                kind, free = choose(thread)
+                lp = lp_solution() if rins["waited"] else None
+                every = RINS_EVERY_AFTER_GAIN if rins.get("gained") else RINS_EVERY
+                if lp is not None and steps >= rins["step"] + every and best is not rins_base[0]:
+                    kind, free = "rins", set[int]()
+                    in_flight[thread] = (kind, free)
+                    rins["step"] = steps
+                    rins["taken"] = rins.get("taken", 0) + 1
+                    rins_base[0] = best
+                else:
+                    kind, free = choose(thread)
                 base, base_value = best, best_value
                 step_seed = rng.randrange(2**31)
             # Building and solving run outside the lock: CP-SAT releases the GIL while it solves, so the
             # other thread builds or solves its own step meanwhile.
-            if kind == "staff":
+            freed: tuple[list[int], list[int]] | None = None
+            if kind == "rins":
+                assert people_steps is not None
+                assert lp is not None
+                freed = rins_decisions(lp, base)
+                step_model = people_steps.build_decisions(*freed, base)
+                incumbent = base_value
+            elif kind == "staff":
                 assert people_steps is not None
                 step_model = people_steps.build(free, base)
                 incumbent = base_value
@@ -600,7 +686,7 @@ def improve(
                 solver.parameters.subsolvers.extend(step_subsolvers)
             solver.parameters.linearization_level = step_linearization
             solver.parameters.random_seed = step_seed
-            limit = max(min(step_limit_s, time_left()), 0.05)
+            limit = max(min(step_limit_s * (RINS_LIMIT_FACTOR if kind == "rins" else 1.0), time_left()), 0.05)
             if deterministic:
                 solver.parameters.max_deterministic_time = limit
             else:
@@ -612,7 +698,7 @@ def improve(
                 round(solver.objective_value), incumbent
             )
             result: Solution | None = None
-            if kind == "staff":
+            if kind in ("staff", "rins"):
                 assert people_steps is not None
                 people_steps.release()
                 if improved:
@@ -622,20 +708,25 @@ def improve(
             with lock:
                 spent += solver.deterministic_time
                 del in_flight[thread]
-                neighbourhoods.feedback(
-                    kind,
-                    solved_fast=status == cp_model.OPTIMAL and elapsed < step_limit_s / 4,
-                    timed_out=status != cp_model.OPTIMAL,
-                )
+                if kind != "rins":
+                    neighbourhoods.feedback(
+                        kind,
+                        solved_fast=status == cp_model.OPTIMAL and elapsed < step_limit_s / 4,
+                        timed_out=status != cp_model.OPTIMAL,
+                    )
+                if kind == "rins":
+                    rins["gained"] = result is not None
                 if result is None:
                     continue
                 if best is not base:
                     # The other thread improved the plan meanwhile: keep what of this step still fits.
-                    if kind == "staff":
-                        freed = sub_models.decisions_of_people(free)
+                    if freed is not None:
+                        decisions = (set(freed[0]), set(freed[1]))
+                    elif kind == "staff":
+                        decisions = sub_models.decisions_of_people(free)
                     else:
-                        freed = sub_models.decisions_of_deals(free)
-                    merged = merge(problem, best, *freed, result, sub_models.objective, maximize, sub_models.floors)
+                        decisions = sub_models.decisions_of_deals(free)
+                    merged = merge(problem, best, *decisions, result, sub_models.objective, maximize, sub_models.floors)
                     merges["kept"] += merged.kept
                     merges["left_out"] += merged.left_out
                     result = merged.plan
@@ -656,6 +747,10 @@ def improve(
         for worker in workers:
             worker.join()
 
+    finished.set()
+    run = relaxation.get("run")
+    if isinstance(run, LpRelaxation):
+        run.stop()
     if not deterministic:
         bound_solver.stop_search()
     if bound_search:
@@ -672,5 +767,21 @@ def improve(
         bound = max(whole_bound, best_value) if maximize else min(whole_bound, best_value)
     else:
         bound = trivial_bound
+    lp = lp_solution()
+    if lp is not None:
+        # The LP optimum bounds covered value too; the whole-model search usually proves a tighter bound,
+        # but when it had little time (or none), the LP's is the better one.
+        bound = max(min(bound, lp.bound), best_value)
     proven = has_bound and bound == best_value
-    return LnsOutcome(best, best_value, bound, proven, steps, improvements, merges["kept"], merges["left_out"])
+    return LnsOutcome(
+        best,
+        best_value,
+        bound,
+        proven,
+        steps,
+        improvements,
+        merges["kept"],
+        merges["left_out"],
+        rins.get("taken", 0),
+        None if lp is None else lp.bound,
+    )

@@ -267,6 +267,8 @@ class _Levels:
             fixed_levels=self.fixed,
             bound_search=whole_model_steps,
             staff_steps=whole_model_steps,
+            # The LP relaxation is of covered value: it guides (and bounds) level 1 only.
+            lp_guide=name == "covered_value",
             seed=self.params.seed,
             deterministic=self.params.deterministic,
             should_stop=self.should_stop,
@@ -276,7 +278,9 @@ class _Levels:
         wall_ms = round((time.perf_counter() - started) * 1000)
         self.reports.append(
             LevelReport(
-                f"{name} (lns: {outcome.steps} steps, {outcome.improvements} improvements)",
+                f"{name} (lns: {outcome.steps} steps, {outcome.improvements} improvements"
+                + (f", {outcome.relaxation_steps} from the LP relaxation" if outcome.relaxation_steps else "")
+                + ")",
                 "OPTIMAL" if outcome.proven else "FEASIBLE",
                 outcome.value,
                 outcome.bound,
@@ -361,6 +365,7 @@ def search_covered_value(problem: Problem, start: Solution, seconds: float, **le
     terms = covered_value_terms(problem, variables)
     model.maximize(cp_model.LinearExpr.weighted_sum(*terms))
     levers.setdefault("seed", 0)
+    levers.setdefault("lp_guide", True)
     return improve(
         problem,
         model,

@@ -585,3 +585,72 @@ def test_two_step_threads_on_the_cost_level_keep_the_covered_value_floor() -> No
     assert new_cost <= cost
     assert outcome.steps > 1
     _assert_solution_valid(body, outcome.solution)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_the_lp_relaxation_bounds_the_optimum_and_honours_pins(seed: int) -> None:
+    """The LP relaxation that guides the LNS: values within [0, 1] per pair and lead option, an optimum no
+    lower than CP-SAT's proven one, and a pinned pair at 1."""
+    from dataclasses import replace
+
+    from service.solver.relaxation import LpRelaxation
+
+    problem = compile_problem(parse_request(generate("S", seed)))
+    result = solve(problem, SolveParams(time_limit_s=10, num_workers=1))
+    assert result.status == "optimal"
+    assert result.solution is not None
+    relaxation = LpRelaxation(problem).solve(10)
+    assert relaxation is not None
+    assert len(relaxation.assign) == len(problem.pairs)
+    assert len(relaxation.lead) == len(problem.lead_options)
+    assert all(-1e-6 <= x <= 1 + 1e-6 for x in [*relaxation.assign, *relaxation.lead])
+    assert relaxation.bound >= result.covered_value
+    # Staffing nothing at all must not be what the LP finds worth doing.
+    assert sum(relaxation.assign) > 0
+
+    pinned = result.solution.assigned[0]
+    with_pin = LpRelaxation(replace(problem, pinned_pairs=[pinned])).solve(10)
+    assert with_pin is not None
+    assert with_pin.assign[pinned] >= 1 - 1e-6
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_relaxation_induced_steps_keep_every_rule_and_the_lp_bound(seed: int) -> None:
+    """Steps that free where the LP optimum and the plan disagree: they run (deterministically), the plan
+    they give passes the independent checker and never falls below its start, and the reported bound
+    lies between the plan and the LP's bound."""
+    from service.solver.greedy import warm_start
+    from service.solver.solve import evaluate, search_covered_value
+
+    body = generate("M", seed)
+    problem = compile_problem(parse_request(body))
+    start = warm_start(problem)
+    assert start is not None
+    outcome = search_covered_value(problem, start, 1.0, deterministic=True)
+    again = search_covered_value(problem, start, 1.0, deterministic=True)
+    assert outcome.relaxation_steps >= 1
+    assert outcome.relaxation_bound is not None
+    assert (outcome.solution, outcome.value, outcome.relaxation_steps) == (
+        again.solution,
+        again.value,
+        again.relaxation_steps,
+    )
+    assert outcome.value >= evaluate(problem, start)[0]
+    assert outcome.value <= outcome.bound <= outcome.relaxation_bound
+    _assert_solution_valid(body, outcome.solution)
+
+
+def test_the_lp_is_skipped_where_it_would_not_come_in_time() -> None:
+    """The LP runs only where its expected time fits its share of the level's time: on a budget far below
+    that: no LP and no relaxation-induced step."""
+    from service.solver.greedy import warm_start
+    from service.solver.lns import LP_SHARE, expected_lp_seconds
+    from service.solver.solve import search_covered_value
+
+    problem = compile_problem(parse_request(generate("M", 2)))
+    start = warm_start(problem)
+    assert start is not None
+    budget = expected_lp_seconds(problem) / LP_SHARE / 2
+    outcome = search_covered_value(problem, start, budget, deterministic=True)
+    assert outcome.relaxation_bound is None
+    assert outcome.relaxation_steps == 0

@@ -11,6 +11,10 @@ to another when both are free, which deal steps rarely give. A second thread run
 model for the bound at a lowered priority (nice 10): it has the second core to itself while this solve
 is alone on the machine, and takes little from anything else (the steps, or a small request solved by
 another solver process of the service), so the plan reports an honest gap at little expense.
+Before its bound search, that second thread solves the LP relaxation of level 1 (`lp_guide`,
+service/solver/relaxation.py); from then on every few steps is a relaxation-induced one, freeing every
+decision on which the LP optimum and the plan disagree: hundreds of people and deals move at once, the
+move the other neighbourhoods make only step by step.
 Steps can also run in two threads (`step_threads`, a lever): a step that ends after the other thread
 improved the plan is merged into it piece by piece by service/solver/merge.py.
 Pure: no I/O.
@@ -19,6 +23,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import random
 import threading
@@ -424,22 +429,29 @@ BOUND_SUBSOLVER = "lb_tree_search"
 
 
 # Relaxation-induced steps (lp_guide): the second core first solves the LP relaxation of level 1 (L: about
-# 5.5 s), then searches for the bound. A step then frees every decision on which the LP optimum and the
-# plan disagree by more than RINS_AGREEMENT, with RINS_LIMIT_FACTOR times a step's time limit (L-0, from
-# the plan of 6 s: +22M in 2 s, +27M in 3 s, proven optimal at 6 s with +27.3M). It is taken again at most
-# every RINS_EVERY steps, and only on a plan that changed since the last one. The LP gets at most
-# LP_SHARE of the level's time; in deterministic mode the steps wait for it once they have spent
-# LP_DETERMINISTIC_SHARE of their budget, so that the step it comes in does not depend on the machine.
+# 5-7 s into the level), then searches for the bound. A step then frees the decisions on which the LP
+# optimum and the plan disagree by more than RINS_AGREEMENT, with RINS_LIMIT_FACTOR times a step's time
+# limit. All of them at once can be too much for one step (L-0 from its 6 s plan: 1,453 pairs, +27M in
+# 3 s, but 1 s gave +1.9M; L-2: 1,855 pairs, +0.4M in 3 s), so a step takes those of deals drawn by what
+# the LP covers there beyond the plan until RINS_FIRST_PAIRS pairs, a size grown while such steps are
+# proven quickly and shrunk when they time out, like the other kinds' (L-2 at 30 s, two runs each:
+# 460.7 / 462.0M with all of them, 462.9 / 466.0M drawn at random, 464.4 / 465.7M drawn by value). It is
+# taken again RINS_EVERY_AFTER_GAIN steps after one that gained and RINS_EVERY steps after one that did
+# not, and only on a plan that changed since. The LP gets at most LP_SHARE of the level's time; in
+# deterministic mode the steps wait for it once they have spent LP_DETERMINISTIC_SHARE of their budget,
+# so that the step it comes in does not depend on the machine.
 RINS_AGREEMENT = 0.01
 RINS_LIMIT_FACTOR = 3.0
 RINS_EVERY = 8
 RINS_EVERY_AFTER_GAIN = 2
+RINS_FIRST_PAIRS = 1_200
 LP_SHARE = 0.5
 LP_DETERMINISTIC_SHARE = 0.25
 # What the LP is expected to take, to skip it where it would not come in time: fitted to the L instances
-# (about 19,000 pairs: 6.8-9.0 s, alone on a core) and growing with the square of the pairs (M's LP
-# takes 0.05 s); the LP runs only where this is at most LP_SHARE of the level's time.
-LP_SECONDS_AT_L = 9.0
+# (about 19,000 pairs: 4.4-4.8 s alone on a core, 5.4-7.0 s after the start of level 1 beside the steps)
+# and growing with the square of the pairs (M's LP takes 0.05 s); the LP runs only where this is at most
+# LP_SHARE of the level's time.
+LP_SECONDS_AT_L = 7.0
 LP_PAIRS_AT_L = 19_000
 
 
@@ -506,6 +518,10 @@ def improve(
     changed. `bound_search` and `staff_steps` are for problems whose whole model CP-SAT can presolve in a
     fraction of a second (at XL a staff step of five people took 0.2 s to hint and 0.5 s to solve).
 
+    `lp_guide` is for level 1 (covered value) only, which is what the LP relaxation maximizes: it then
+    runs where the whole-model search runs and the LP is expected in time (expected_lp_seconds), and its
+    optimum also bounds the value reported.
+
     With `deterministic`, steps are bounded by CP-SAT's deterministic time and the search ends when
     `budget` seconds of deterministic time are spent; `trivial_bound` is reported when the whole-model
     search ends without a bound of its own (`deadline` then only guards against a runaway), so the same
@@ -533,7 +549,15 @@ def improve(
     475.2M) with only the trivial bound to report; beside the bound search at nice 10 +0.5 % (477.7M),
     but its bound 548M instead of 504M (see STEP_THREADS). Experiment runs, not kept: presolve of one
     iteration in the steps (their first solution 30 % sooner on saved step models, no gain over whole
-    runs), a grow threshold of limit/2, LP, pseudo-cost or quick-restart branching in the steps."""
+    runs), a grow threshold of limit/2, LP, pseudo-cost or quick-restart branching in the steps.
+
+    Session 8 (AMD EPYC again): `lp_guide` (relaxation-induced steps, see RINS_* above) took level 1 at
+    27 s from about 486 / 481 / 459M to 494.9 / 488.4 / 463.4M on L-0 .. L-2 (results/lns-relaxation-L.md
+    for the six-instance means). Tried first and dropped: a tie-break inside every step towards cheaper
+    people (value x W - cost bucket, so that equal-value moves are taken), 480.2M against 481.2M, mean of
+    twelve deterministic runs; first neighbourhoods of 1,200 pairs, 481.0M; CP-SAT parameters on 42 saved
+    step models (exploit_best_solution, optimize_with_core, fewer or more cut rounds, no MIR/CG cuts,
+    exploit_relaxation_solution, objective cut): none gained more per second than the default."""
     started = time.perf_counter()
     rng = random.Random(seed)
 
@@ -612,19 +636,44 @@ def improve(
 
     lock = threading.Lock()
     in_flight: dict[int, tuple[str, set[int]]] = {}  # thread -> the neighbourhood it is solving
-    rins = {"step": -RINS_EVERY, "waited": not (lp_guide and deterministic)}
+    rins = {"step": -RINS_EVERY, "waited": not (lp_guide and deterministic), "size": RINS_FIRST_PAIRS}
     rins_base: list[Solution | None] = [None]
 
     def lp_solution() -> Relaxation | None:
         found = relaxation.get("solution")
         return found if isinstance(found, Relaxation) else None
 
-    def rins_decisions(lp: Relaxation, plan: Solution) -> tuple[list[int], list[int]]:
-        """The pairs and lead options on which the LP optimum and `plan` disagree."""
+    def rins_decisions(lp: Relaxation, plan: Solution, size: int, seed: int) -> tuple[list[int], list[int]]:
+        """The pairs and lead options on which the LP optimum and `plan` disagree; where they are more than
+        `size` pairs, those of deals drawn at random until `size` is reached."""
         chosen, leads = set(plan.assigned), set(plan.leads)
         pairs = [p for p, x in enumerate(lp.assign) if abs(x - (p in chosen)) > RINS_AGREEMENT]
         options = [q for q, x in enumerate(lp.lead) if abs(x - (q in leads)) > RINS_AGREEMENT]
-        return pairs, options
+        if len(pairs) <= size:
+            return pairs, options
+        by_deal: dict[int, list[int]] = defaultdict(list)
+        for p in pairs:
+            by_deal[sub_models.owner[p]].append(p)
+        # Deals in a random order weighted by what the LP covers there beyond the plan (Efraimidis and
+        # Spirakis: the largest log(u) / weight first), so that a partial step goes where the LP sees value.
+        chooser = random.Random(seed)
+        value = sub_models.objective.pair
+        key: dict[int, float] = {}
+        for deal in sorted(by_deal):
+            gain = sum(value.get(p, 0) * (lp.assign[p] - (p in chosen)) for p in by_deal[deal])
+            key[deal] = math.log(1.0 - chooser.random()) / (max(gain, 0.0) + 1.0)
+        deals = sorted(key, key=lambda deal: -key[deal])
+        taken: set[int] = set()
+        count = 0
+        for deal in deals:
+            if count >= size:
+                break
+            taken.add(deal)
+            count += len(by_deal[deal])
+        return (
+            [p for p in pairs if sub_models.owner[p] in taken],
+            [q for q in options if problem.lead_options[q].opportunity in taken],
+        )
 
     merges = {"kept": 0, "left_out": 0}
 
@@ -670,7 +719,7 @@ def improve(
             if kind == "rins":
                 assert people_steps is not None
                 assert lp is not None
-                freed = rins_decisions(lp, base)
+                freed = rins_decisions(lp, base, rins["size"], step_seed)
                 step_model = people_steps.build_decisions(*freed, base)
                 incumbent = base_value
             elif kind == "staff":
@@ -716,6 +765,11 @@ def improve(
                     )
                 if kind == "rins":
                     rins["gained"] = result is not None
+                    # Its own size, like the other kinds: grown while proven quickly, shrunk on time-outs.
+                    if status == cp_model.OPTIMAL and elapsed < limit / 4:
+                        rins["size"] = int(rins["size"] * 1.25) + 1
+                    elif status != cp_model.OPTIMAL:
+                        rins["size"] = max(100, int(rins["size"] * 0.8))
                 if result is None:
                     continue
                 if best is not base:

@@ -42,7 +42,7 @@ class LpRelaxation:
 
     def __init__(self, problem: Problem) -> None:
         started = time.perf_counter()
-        linear = build_rows(problem)
+        linear = build_rows(problem, lean=True)
         self.columns = linear.columns
         model = model_builder.Model()  # type: ignore[no-untyped-call]
         helper = model.helper

@@ -654,3 +654,36 @@ def test_the_lp_is_skipped_where_it_would_not_come_in_time() -> None:
     outcome = search_covered_value(problem, start, budget, deterministic=True)
     assert outcome.relaxation_bound is None
     assert outcome.relaxation_steps == 0
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_lean_rows_accept_the_engines_plans(seed: int) -> None:
+    """The LP's lean rows leave out implications the tight H4 rows already make: every plan of the
+    engine must still satisfy every row (they cut nothing off), and lean rows need the tight H4 rows."""
+    from service.solver.linear import build_rows
+
+    problem = compile_problem(parse_request(generate("S", seed)))
+    result = solve(problem, SolveParams(time_limit_s=10, num_workers=1))
+    assert result.solution is not None
+    linear = build_rows(problem, lean=True)
+    full = build_rows(problem)
+    assert len(linear.rows) < len(full.rows)
+    columns = linear.columns
+    x = [0.0] * columns.count
+    for p in result.solution.assigned:
+        pair = problem.pairs[p]
+        opportunity = problem.slots[pair.slot].opportunity
+        x[columns.assign[p]] = 1.0
+        x[columns.staffed[opportunity]] = 1.0
+        works = columns.works.get((pair.staff, opportunity))
+        if works is not None:
+            x[works] = 1.0
+    for q in result.solution.leads:
+        x[columns.lead[q]] = 1.0
+    rows = linear.rows
+    for row in range(len(rows)):
+        terms = range(rows.start[row], rows.start[row + 1])
+        activity = sum(rows.value[k] * x[rows.index[k]] for k in terms)
+        assert rows.lower[row] - 1e-9 <= activity <= rows.upper[row] + 1e-9, row
+    with pytest.raises(ValueError, match="tight"):
+        build_rows(problem, formulation="plain", lean=True)

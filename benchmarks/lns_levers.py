@@ -57,7 +57,7 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "two step threads + lb_tree bound at nice 10": ("best", {"step_threads": 2, **_NO_LP}),
     # Session 8: the second core solves the LP relaxation first, then steps free where it and the plan
     # disagree (relaxation-induced steps, service/solver/relaxation.py); the engine's default since.
-    "engine: + LP relaxation first, relaxation-induced steps": ("best", {}),
+    "engine: LP relaxation first + relaxation-induced steps": ("best", {}),
 }
 
 

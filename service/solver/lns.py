@@ -552,11 +552,12 @@ def improve(
     runs), a grow threshold of limit/2, LP, pseudo-cost or quick-restart branching in the steps.
 
     Session 8 (AMD EPYC again): `lp_guide` (relaxation-induced steps, see RINS_* above) took level 1 at
-    27 s from about 486 / 481 / 459M to 494.9 / 488.4 / 463.4M on L-0 .. L-2 (results/lns-relaxation-L.md
-    for the six-instance means). Tried first and dropped: a tie-break inside every step towards cheaper
-    people (value x W - cost bucket, so that equal-value moves are taken), 480.2M against 481.2M, mean of
-    twelve deterministic runs; first neighbourhoods of 1,200 pairs, 481.0M; CP-SAT parameters on 42 saved
-    step models (exploit_best_solution, optimize_with_core, fewer or more cut rounds, no MIR/CG cuts,
+    27 s from 487.8 / 479.3 / 457.0M to 493.5 / 486.7 / 466.4M on L-0 .. L-2, and the mean of six
+    instances from 479.0M to 486.0M, in one run of each (results/lns-relaxation-L.md). Tried first and
+    dropped: a tie-break inside every step towards cheaper people (value x W - cost bucket, so that
+    equal-value moves are taken), 480.2M against 481.2M, mean of twelve deterministic runs; first
+    neighbourhoods of 1,200 pairs, 481.0M; CP-SAT parameters on 42 saved step models
+    (exploit_best_solution, optimize_with_core, fewer or more cut rounds, no MIR/CG cuts,
     exploit_relaxation_solution, objective cut): none gained more per second than the default."""
     started = time.perf_counter()
     rng = random.Random(seed)

@@ -124,14 +124,7 @@ def add_budget(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
 
 def add_focus(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
     """H7 focus: a person works on at most `max_opportunities` distinct opportunities."""
-    for staff, limit in enumerate(problem.max_opportunities):
-        if limit is None:
-            continue
-        by_opportunity: dict[int, list[int]] = defaultdict(list)
-        for p in problem.pairs_by_staff[staff]:
-            by_opportunity[problem.slots[problem.pairs[p].slot].opportunity].append(p)
-        if len(by_opportunity) <= limit:
-            continue
+    for staff, limit, by_opportunity in problem.focus_rows():
         works_on = []
         for opportunity, pairs in by_opportunity.items():
             if len(pairs) == 1:

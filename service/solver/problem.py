@@ -106,6 +106,20 @@ class Problem:
         for index, slot in enumerate(self.slots):
             self.slots_by_opportunity[slot.opportunity].append(index)
 
+    def focus_rows(self) -> list[tuple[int, int, dict[int, list[int]]]]:
+        """H7 for each person it can bind: (staff, limit, their pairs by opportunity), only where they are
+        eligible on more opportunities than the limit. Shared by the CP-SAT model and the linear rows."""
+        rows: list[tuple[int, int, dict[int, list[int]]]] = []
+        for staff, limit in enumerate(self.max_opportunities):
+            if limit is None:
+                continue
+            by_opportunity: dict[int, list[int]] = defaultdict(list)
+            for p in self.pairs_by_staff[staff]:
+                by_opportunity[self.slots[self.pairs[p].slot].opportunity].append(p)
+            if len(by_opportunity) > limit:
+                rows.append((staff, limit, by_opportunity))
+        return rows
+
     def budget_row(self, opportunity: int) -> tuple[list[int], list[int]] | None:
         """H6 for one opportunity: its pairs and lead options (the terms of its cost), or None when even
         every pair with the dearest lead fits the budget, so no plan can break it and no row is needed."""

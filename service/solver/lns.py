@@ -646,7 +646,8 @@ def improve(
 
     def rins_decisions(lp: Relaxation, plan: Solution, size: int, seed: int) -> tuple[list[int], list[int]]:
         """The pairs and lead options on which the LP optimum and `plan` disagree; where they are more than
-        `size` pairs, those of deals drawn at random until `size` is reached."""
+        `size` pairs, those of deals drawn at random, weighted by what the LP covers there beyond the plan,
+        until `size` is reached."""
         chosen, leads = set(plan.assigned), set(plan.leads)
         pairs = [p for p, x in enumerate(lp.assign) if abs(x - (p in chosen)) > RINS_AGREEMENT]
         options = [q for q, x in enumerate(lp.lead) if abs(x - (q in leads)) > RINS_AGREEMENT]

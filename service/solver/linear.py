@@ -7,7 +7,7 @@ Columns, in order: one binary per eligible pair (assign), per lead option (lead)
 has an eligible pair (staffed), and per (staff, opportunity) where H7 needs one (works), exactly the
 variables service/solver/model.py creates. Rows are the same linear constraints; CP-SAT's logical ones
 become their usual linear forms (implication a -> b: a - b <= 0; bool_or(B) if a: a - sum(B) <= 0).
-H8 pins are column bounds (see `Rows.build`'s caller). No solver is imported here: OR-Tools bundles its
+H8 pins are column bounds (LinearModel.fixed_one). No solver is imported here: OR-Tools bundles its
 own libhighs.so.1, and the benchmark's highspy must be able to import this module without it.
 """
 

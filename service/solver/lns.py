@@ -581,7 +581,8 @@ def improve(
     lp_guide = (
         lp_guide and bound_search and staff_steps and maximize and expected_lp_seconds(problem) <= budget * LP_SHARE
     )
-    relaxation: dict[str, LpRelaxation | Relaxation | None] = {}
+    lp_run: list[LpRelaxation] = []  # the LP being solved on the second core, to stop it
+    lp_result: list[Relaxation] = []  # its optimum, once proven
     lp_done = threading.Event()
     finished = threading.Event()
 
@@ -590,10 +591,12 @@ def improve(
         if lp_guide:
             try:
                 lp = LpRelaxation(problem)
-                relaxation["run"] = lp
+                lp_run.append(lp)
                 if not finished.is_set():
                     left = budget * 4 + 10.0 if deterministic else (deadline - time.perf_counter()) * LP_SHARE
-                    relaxation["solution"] = lp.solve(left)
+                    optimum = lp.solve(left)
+                    if optimum is not None:
+                        lp_result.append(optimum)
             finally:
                 lp_done.set()
         if finished.is_set():
@@ -641,8 +644,7 @@ def improve(
     rins_base: list[Solution | None] = [None]
 
     def lp_solution() -> Relaxation | None:
-        found = relaxation.get("solution")
-        return found if isinstance(found, Relaxation) else None
+        return lp_result[0] if lp_result else None
 
     def rins_decisions(lp: Relaxation, plan: Solution, size: int, seed: int) -> tuple[list[int], list[int]]:
         """The pairs and lead options on which the LP optimum and `plan` disagree; where they are more than
@@ -804,8 +806,7 @@ def improve(
             worker.join()
 
     finished.set()
-    run = relaxation.get("run")
-    if isinstance(run, LpRelaxation):
+    for run in lp_run:
         run.stop()
     if not deterministic:
         bound_solver.stop_search()

@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 from ortools.sat.python import cp_model
 
-from benchmarks import best_known, formulation, lns_levers, param_study, peers, plots, results_page, solve_bench
+from benchmarks import (
+    best_known,
+    formulation,
+    lns_levers,
+    param_study,
+    peers,
+    plots,
+    results_page,
+    solve_bench,
+    spread,
+)
 from benchmarks.harness import load_instance, percentile
 from benchmarks.load.config import LoadConfig
 from service.solver.greedy import greedy
@@ -124,6 +134,23 @@ def test_best_known_keeps_the_best_long_run_and_solve_bench_compares_with_it(tmp
         (again["covered_value"] - row["covered_value"]) / again["covered_value"]
     )
     assert "below best known %" in (tmp_path / "solve-S.md").read_text()
+
+
+def test_spread_runs_each_instance_with_several_solver_seeds(tmp_path: Path) -> None:
+    common = ["--sizes", "S", "--seeds", "1", "--out", str(tmp_path)]
+    assert best_known.main([*common, "--time-limit", "2"]) == 0
+    known = json.loads((tmp_path / "best-known-S.json").read_text())["instances"]["S-0"]["covered_value"]
+    assert spread.main([*common, "--runs", "2", "--label", "test"]) == 0
+    payload = json.loads((tmp_path / "spread-S.json").read_text())
+    assert [row["solver_seed"] for row in payload["runs"]] == [0, 1]
+    for row in payload["runs"]:
+        assert row["below_best_known"] == pytest.approx((known - row["covered_value"]) / known)
+    entry = payload["summary"]["S-0"]
+    belows = [100 * row["below_best_known"] for row in payload["runs"]]
+    assert entry["runs"] == 2
+    assert entry["worst"] == pytest.approx(max(belows), abs=1e-3)
+    assert entry["within"] == sum(1 for b in belows if b <= 2.0)
+    assert "within 2 %" in (tmp_path / "spread-S.md").read_text()
 
 
 def test_plots_draw_from_the_results(results: Path, tmp_path: Path) -> None:

@@ -564,13 +564,14 @@ def improve(
     best known; this engine 1.22 %, L-2 2.03 %), experiment runs, not kept: relaxation-induced steps limited to 1 s
     1.21 % (L-2 1.99), and then taken only every 16 steps after one without gain 1.31 % (1.96); taken again soon
     only when their gain per second beat the other kinds' moving average 1.40 % (2.42: at 15 s L-2 was at 453.5M
-    against 458.4M, so their slow steps pay later, through the steps after them); taken back to back while they gain
-    1.45 % (2.03), and every 4 steps otherwise 1.49 % (2.22); a deal's weight halved (or cut to a fifth) each time
-    such a step took it 1.32 % (2.04) / 1.27 % (1.58); clusters grown from a deal drawn by what the LP covers there
-    beyond the plan 1.46 % (2.01), or deal sets drawn that way instead of clusters 1.35 % (2.15); the second core
-    running a second step thread after the LP instead of the bound search 1.34 % (1.79), with only the LP's bound to
-    report. Without the bound search after the LP the steps were as many (L-1 47 against 45, L-2 36 against 40): it
-    takes nothing from them. L-2's spread over all 33 such runs is 1.45-2.77 %."""
+    against 458.4M, so their slow steps pay later, through the steps after them), and otherwise every 16 steps 1.54
+    % (2.52); taken back to back while they gain 1.45 % (2.03), and every 4 steps otherwise 1.49 % (2.22); a deal's
+    weight halved (or cut to a fifth) each time such a step took it 1.32 % (2.04) / 1.27 % (1.58); clusters grown
+    from a deal drawn by what the LP covers there beyond the plan 1.46 % (2.01), or deal sets drawn that way instead
+    of clusters 1.35 % (2.15); the second core running a second step thread after the LP instead of the bound search
+    1.34 % (1.79), with only the LP's bound to report. Without the bound search after the LP the steps were as many
+    (L-1 47 against 45, L-2 36 against 40): it takes nothing from them. L-2 over all 36 such runs: 1.34-2.77 %, mean
+    2.06 %."""
     started = time.perf_counter()
     rng = random.Random(seed)
 

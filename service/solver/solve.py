@@ -128,9 +128,10 @@ LARGE_PROBLEM_PAIRS = 4_000
 BOUND_SEARCH_MAX_PAIRS = 100_000
 # Level 1's share of the time on large problems (the LNS); the cost level and any tie-break share the rest.
 # Covered value comes first in the objective, and at L it is still rising at the end of level 1 (about
-# 0.5M/s), while the cost level's search cut cost by only 0.16-0.27 % in the 3 s that 90 % left it (L-0,
-# L-2 at 30 s). At 95 %: mean below best known 1.18 % against 1.22 % over nine full solves of L-0 .. L-2
-# (L-2 1.74 % against 2.03 %), within the run-to-run spread but in the expected direction.
+# 0.5M/s), while the cost level's search cut cost by only 0.21-0.24 % in the 3 s that 90 % left it, and
+# by 0.16-0.27 % in the 1.5 s that 95 % leaves (L-0, L-2 at 30 s). At 95 %: mean below best known 1.18 %
+# against 1.22 % over nine full solves of L-0 .. L-2 (L-2 1.74 % against 2.03 %), within the run-to-run
+# spread but in the expected direction.
 LNS_LEVEL_1_SHARE = 0.95
 
 

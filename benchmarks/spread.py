@@ -79,14 +79,15 @@ def run(size: Size, seeds: Sequence[int], runs: int, within: float, out_dir: Pat
             "within": sum(1 for b in belows if b <= within),
         }
         summary[name] = entry
+        # Every figure formatted from the unrounded values, so that best and worst are two of the runs shown.
         body.append(
             [
                 name,
                 entry["runs"],
                 " / ".join(f"{b:.2f}" for b in belows),
-                f"{entry['mean']:.2f}",
-                f"{entry['best']:.2f}",
-                f"{entry['worst']:.2f}",
+                f"{sum(belows) / len(belows):.2f}",
+                f"{min(belows):.2f}",
+                f"{max(belows):.2f}",
                 f"{entry['within']} of {entry['runs']}",
             ]
         )

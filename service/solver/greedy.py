@@ -67,9 +67,7 @@ def greedy(problem: Problem, prefer: Solution | None = None, order: Order = "val
     seeded instances (sum of covered value): S 66.0M -> 67.6M, M 764M -> 782M, L mean 397M -> 413M; value
     over plain hours (no root) put small deals too far forward (L mean 400M)."""
     ledger = _Ledger(problem)
-    pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for p, pair in enumerate(problem.pairs):
-        pairs_by_staff_and_opportunity[(pair.staff, problem.slots[pair.slot].opportunity)].append(p)
+    pairs_by_staff_and_opportunity = problem.pairs_by_staff_and_opportunity
 
     value_of = [
         sum(problem.slots[s].value * problem.slots[s].headcount for s in slots)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -84,9 +83,6 @@ def add_slots(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
 def add_one_lead(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
     """H5 one lead: a staffed opportunity has exactly one eligible lead, who also works on it; an
     unstaffed one has none. `lead_staff_id` is honoured by compiling only that lead option."""
-    pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for p, pair in enumerate(problem.pairs):
-        pairs_by_staff_and_opportunity[(pair.staff, problem.slots[pair.slot].opportunity)].append(p)
     for opportunity, staffed in v.staffed.items():
         options = problem.leads_by_opportunity[opportunity]
         model.add(cp_model.LinearExpr.sum([v.lead[q] for q in options]) == staffed)
@@ -94,7 +90,7 @@ def add_one_lead(model: cp_model.CpModel, problem: Problem, v: Variables) -> Non
             for p in problem.pairs_by_slot[slot]:
                 model.add_implication(v.assign[p], staffed)
         for q in options:
-            own = pairs_by_staff_and_opportunity[(problem.lead_options[q].staff, opportunity)]
+            own = problem.pairs_by_staff_and_opportunity[(problem.lead_options[q].staff, opportunity)]
             if len(own) == 1:
                 model.add_implication(v.lead[q], v.assign[own[0]])
             else:

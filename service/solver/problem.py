@@ -90,6 +90,8 @@ class Problem:
     leads_by_opportunity: list[list[int]] = field(default_factory=list)
     leads_by_staff: list[list[int]] = field(default_factory=list)
     slots_by_opportunity: list[list[int]] = field(default_factory=list)
+    # (staff, opportunity) -> that person's pairs on the deal: where H5 finds the demands a lead works on.
+    pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.pairs_by_slot = [[] for _ in self.slots]
@@ -105,6 +107,9 @@ class Problem:
         self.slots_by_opportunity = [[] for _ in self.opportunity_ids]
         for index, slot in enumerate(self.slots):
             self.slots_by_opportunity[slot.opportunity].append(index)
+        self.pairs_by_staff_and_opportunity = defaultdict(list)
+        for index, pair in enumerate(self.pairs):
+            self.pairs_by_staff_and_opportunity[(pair.staff, self.slots[pair.slot].opportunity)].append(index)
 
     def focus_rows(self) -> list[tuple[int, int, dict[int, list[int]]]]:
         """H7 for each person it can bind: (staff, limit, their pairs by opportunity), only where they are

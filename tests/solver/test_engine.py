@@ -197,8 +197,9 @@ def test_lns_keeps_every_earlier_level_through_changes_and_cost() -> None:
 
 def test_staff_steps_free_only_their_people_and_chain_into_valid_plans() -> None:
     """A staff step frees every decision of a few people on the kept clone of the whole model: the
-    incumbent fits it exactly, nobody else's assignments change, and two steps in a row (the second
-    built from the first one's plan after `release`) still give a plan the independent checker accepts."""
+    incumbent fits it exactly, nobody else's assignments change, reading only the freed decisions gives
+    the whole solution, and two steps in a row (the second built from the first one's plan after
+    `release`) still give a plan the independent checker accepts."""
     import random
 
     from ortools.sat.python import cp_model
@@ -232,11 +233,13 @@ def test_staff_steps_free_only_their_people_and_chain_into_valid_plans() -> None
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = 20
         assert solver.solve(step_model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        read = steps.read(solver)  # the freed decisions only, on the incumbent
         steps.release()
         found = Solution(
             assigned=tuple(p for p, var in enumerate(variables.assign) if solver.boolean_value(var)),
             leads=tuple(q for q, var in enumerate(variables.lead) if solver.boolean_value(var)),
         )
+        assert read == found
         outside = [p for p in plan.assigned if problem.pairs[p].staff not in people]
         assert outside == [p for p in found.assigned if problem.pairs[p].staff not in people]
         found_value, _, _ = evaluate(problem, found)
@@ -385,6 +388,22 @@ def test_two_worker_steps_a_benchmark_lever_still_give_valid_plans() -> None:
     start = warm_start(problem)
     assert start is not None
     outcome = search_covered_value(problem, start, 2.0, step_workers=2, bound_search=False)
+    assert outcome.steps > 0
+    assert outcome.value >= evaluate(problem, start)[0]
+    _assert_solution_valid(body, outcome.solution)
+
+
+def test_lns_without_whole_model_steps_as_at_xl_builds_deal_models_and_gives_valid_plans() -> None:
+    """Above BOUND_SEARCH_MAX_PAIRS (XL) there is no fixed clone of the whole model: every step is a model
+    of its freed deals alone (SubModels). That path must still improve on the start and keep every rule."""
+    from service.solver.greedy import warm_start
+    from service.solver.solve import evaluate, search_covered_value
+
+    body = generate("M", 4)
+    problem = compile_problem(parse_request(body))
+    start = warm_start(problem)
+    assert start is not None
+    outcome = search_covered_value(problem, start, 2.0, bound_search=False, staff_steps=False, seed=3)
     assert outcome.steps > 0
     assert outcome.value >= evaluate(problem, start)[0]
     _assert_solution_valid(body, outcome.solution)

@@ -604,7 +604,20 @@ def improve(
     1.34 % (1.79), with only the LP's bound to report. A gap limit in the steps of about half a median slot's value
     (absolute_gap_limit 5e6 scaled, so that a step stops once it can gain little more) 1.22 % (1.93). Without the
     bound search after the LP the steps were as many (L-1 47 against 45, L-2 36 against 40): it takes nothing from
-    them. L-2 over all 39 such runs: 1.34-2.77 %, mean 2.05 %."""
+    them. L-2 over all 39 such runs: 1.34-2.77 %, mean 2.05 %.
+
+    Session 10, the same nine solves (this engine, with deal steps on the fixed whole model: 1.35 %, L-2
+    1.93 %), not kept: neighbourhoods grown while proven within 0.6 s of their 1 s instead of 0.25 s
+    1.49 %; two step threads beside the bound search 1.22 % (L-2 1.61), with only a fifth more steps;
+    chain neighbourhoods (from an open slot's deal, through the people who could work there, to the deals
+    they work on in the plan, which they may have to leave), twice the gain per second of clusters on 48
+    steps from one 30 s plan of L-2, but 1.33 % over fifteen solves as one kind in six (L-2 2.10) and
+    1.38 % as two in six. What does matter is when the LP comes, on L-2: its optimum handed in at the start
+    of the level (cached from an earlier solve: a measurement, not an option) 1.07 % (L-2 1.23 / 1.33 /
+    1.47 %), handed in after 5.5 s, about when it comes now, 1.22 % (L-2 2.33 / 2.05 / 1.36 %). It cannot
+    come much sooner with the solvers OR-Tools bundles: a rougher guide is worse (PDLP at 1e-2, 2.5 s:
+    1.73 %; the LP without the focus rows, 3.6 s instead of 4.9 s: 1.73 %, L-2 3.13 %), HiGHS's primal
+    simplex takes 14 s, GLOP fails, and interior point without crossover returns no solution here."""
     started = time.perf_counter()
     rng = random.Random(seed)
 

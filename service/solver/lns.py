@@ -623,16 +623,15 @@ def improve(
     simplex takes 14 s, GLOP fails, and interior point without crossover returns no solution here.
 
     Session 11 (same machine; L-2 alone, whole 30 s solves with solver seeds 0-5 or more): this engine with
-    relaxation-induced steps starting at 1,200 pairs 1.76 % (seventeen runs, 1.13-2.08 %). Starting at 2,500
-    pairs 1.15 % (0.71-1.63 %), L-1 unchanged (1.07 % against 1.01 %, four and six runs): kept. Taken back to
-    back while they gain 1.60 % (twelve runs); with a first size of 1,800 1.41 % (twelve), 2,500 1.19 %,
-    3,500 1.31 %, but back to back cost L-1 0.4 points (1.35-1.45 % in three runs): slow steps that gain a
-    little keep the others out. Also back to back, every 4 steps after one without gain: 1.66 %. The LP
-    itself cannot come sooner: HiGHS's interior point spends its 4.8 s in 55 iterations (crossover 0.15 s;
-    without it, or at a tolerance of 1e-4, 4.3-4.8 s), CLP's primal simplex takes 9 s and its dual 50 s,
-    GLOP's primal 6.8 s, and the sparse interior point solvers Clarabel and PIQP over 120 s; of the rows,
-    the lead rows (a lead works on the deal) cost half the time, but without them the bound is 544.6M
-    instead of 503.3M."""
+    relaxation-induced steps starting at 1,200 pairs 1.76 % (seventeen runs, 1.13-2.08 %). Starting at 2,500 pairs
+    1.15 % (0.71-1.63 %), L-1 unchanged (1.07 % against 1.01 %, four and six runs): kept. Taken back to back while
+    they gain 1.60 % (twelve runs); with a first size of 1,800 1.41 % (twelve), 2,500 1.19 %, 3,500 1.31 %, but back
+    to back cost L-1 0.4 points (1.35-1.45 % in three runs): slow steps that gain a little keep the others out. Also
+    back to back, every 4 steps after one without gain: 1.66 %. The LP itself cannot come sooner: HiGHS's interior
+    point spends its 4.8 s in 55 iterations (crossover 0.15 s; without it, or at a tolerance of 1e-4, 4.3-4.8 s),
+    CLP's primal simplex takes 9 s and its dual 50 s, GLOP's primal 6.8 s on the LP read back from MPS (session 10's
+    run ended abnormally), and the sparse interior point solvers Clarabel and PIQP over 120 s; of the rows, the lead
+    rows (a lead works on the deal) cost half the time, but without them the bound is 544.6M instead of 503.3M."""
     started = time.perf_counter()
     rng = random.Random(seed)
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from service.contract import FieldError, format_path
 from service.jobs.runner import IdempotencyConflict, JobError, SolveUnavailable, TooManyActiveJobs
@@ -151,6 +152,30 @@ async def _handle_validation(request: Request, error: Exception) -> JSONResponse
     return problem_response(ValidationFailed(field_errors_from_validation(error.errors())), request.url.path)
 
 
+# The order methods are listed in an `Allow` header.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on the request's path.
+
+    Starlette's router answers a wrong method with the methods of the first route whose path matches
+    (`/v1/plans` is two routes, GET and POST), so each method is tried against every route here.
+    Mounts are left out: they match any method and answer 405 with their own `Allow`."""
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    found = []
+    for method in METHODS:
+        probe = {
+            "type": "http",
+            "method": method,
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+        }
+        if any(route.matches(probe)[0] == Match.FULL for route in routes):
+            found.append(method)
+    return found
+
+
 async def _handle_http(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     status = error.status_code
@@ -163,8 +188,13 @@ async def _handle_http(request: Request, error: Exception) -> JSONResponse:
         detail = f"{request.method} is not allowed on {request.url.path}"
     if detail is None:
         detail = phrase
+    headers = dict(error.headers or {})
+    if status == 405:
+        allowed = allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
     body = problem_body(status, slug, phrase, detail, request.url.path)
-    return JSONResponse(body, status_code=status, headers=error.headers, media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
 async def _handle_unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.whatif import Change, KpiDeltas, LeadChange, Move, ScenarioKpis, SlotChange, StaffChange, StaffMove
 
 JobStatus = Literal["queued", "running", "failed", "cancelled", "optimal", "feasible", "infeasible", "unknown"]
+
+CANCELLED_DESCRIPTION = (
+    "True when a cancel ended the job: with status `cancelled` it kept no plan (cancelled before its solve "
+    "started, or the solve did not stop and was ended); with a plan's status (`feasible`, `unknown`) the plan "
+    "is the best found before the cancel stopped the solve. False while the job is queued or running, and when "
+    "the solve proved its answer before a cancel took effect."
+)
 
 
 class JobState(BaseModel):
@@ -22,7 +29,13 @@ class JobState(BaseModel):
 
     id: str
     status: JobStatus
+    cancelled: bool = Field(default=False, description=CANCELLED_DESCRIPTION)
     detail: str | None = Field(default=None, description="Why a job failed or was cancelled, or what happens next.")
+
+    @model_validator(mode="after")
+    def _a_cancelled_job_says_so(self) -> Self:
+        self.cancelled = self.cancelled or self.status == "cancelled"
+        return self
 
 
 class PlanSummary(BaseModel):
@@ -32,12 +45,19 @@ class PlanSummary(BaseModel):
 
     id: str
     status: JobStatus
-    cancelled: bool = False
+    cancelled: bool = Field(default=False, description=CANCELLED_DESCRIPTION)
     created_at: dt.datetime
     finished_at: dt.datetime | None = None
     covered_value: float | None = None
     total_cost: float | None = None
     detail: str | None = None
+
+    @model_validator(mode="after")
+    def _a_cancelled_job_says_so(self) -> Self:
+        # Only a plan carries its own flag; a job that ended `cancelled` has none, and must not read as
+        # `cancelled: false` beside its own status.
+        self.cancelled = self.cancelled or self.status == "cancelled"
+        return self
 
 
 class PlanPage(BaseModel):

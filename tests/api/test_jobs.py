@@ -71,6 +71,40 @@ def test_cancelling_a_queued_job_ends_it_at_once_without_a_plan(make_client: Cli
     assert final["detail"]
 
 
+def listed_and_viewed(client: TestClient, plan_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The job's entry in the plan list and its own view, once it has ended."""
+    view = wait_for_status(client, plan_id, is_finished, timeout_s=30)
+    items = client.get("/v1/plans", params={"limit": 100}).json()["items"]
+    [listed] = [item for item in items if item["id"] == plan_id]
+    return listed, view
+
+
+def assert_ended_by_a_cancel(client: TestClient, plan_id: str, status: str) -> None:
+    """The list and the single view tell the same story: `status`, and `cancelled: true` in both."""
+    listed, view = listed_and_viewed(client, plan_id)
+    assert (listed["status"], listed["cancelled"]) == (status, True), listed
+    assert (view["status"], view["cancelled"]) == (status, True), view
+
+
+def test_a_cancelled_job_says_so_in_the_list_and_in_its_view_before_or_during_the_solve(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client(tenant_max_active_jobs=10)
+    blockers = [submit(client, busy_request(time_limit_s=60)) for _ in range(2)]  # both solver processes
+    queued = submit(client, small_request())
+    for plan_id in blockers:
+        wait_for_status(client, plan_id, is_running)
+    assert client.delete(f"/v1/plans/{queued}").status_code == 200
+    assert_ended_by_a_cancel(client, queued, "cancelled")  # cancelled before its solve started: no plan
+    for plan_id in blockers:
+        assert client.delete(f"/v1/plans/{plan_id}").status_code in (200, 202)
+    for plan_id in blockers:
+        assert_ended_by_a_cancel(client, plan_id, "feasible")  # stopped mid-solve: its best plan kept
+    done = client.post("/v1/plans", json=small_request()).json()["id"]
+    listed, view = listed_and_viewed(client, done)
+    assert (listed["status"], listed["cancelled"]) == (view["status"], view["cancelled"]) == ("optimal", False)
+
+
 def test_cancelling_an_unknown_or_finished_plan(client: TestClient) -> None:
     assert client.delete("/v1/plans/no-such-plan").status_code == 404
     done = client.post("/v1/plans", json=small_request()).json()["id"]
@@ -220,3 +254,20 @@ def test_a_crashed_solver_process_fails_its_job_and_is_replaced(
     assert state["status"] == "failed"
     assert "exit code 3" in state["detail"]
     assert client.post("/v1/plans", json=small_request()).json()["status"] == "optimal"
+
+
+def test_a_solve_killed_after_ignoring_its_cancel_says_cancelled_in_the_list_and_in_its_view(
+    make_client: ClientFactory, misbehaving_pool: SolvePool
+) -> None:
+    client = make_client(pool=misbehaving_pool)
+    plan_id = submit(client, small_request(time_limit_s=60, seed=fake_planner.HANG_SEED))
+    wait_for_status(client, plan_id, is_running, timeout_s=45)
+    assert client.delete(f"/v1/plans/{plan_id}").status_code in (200, 202)
+    assert_ended_by_a_cancel(client, plan_id, "cancelled")
+    listed, view = listed_and_viewed(client, plan_id)
+    assert "did not stop" in view["detail"]
+    assert listed["detail"] == view["detail"]
+    # A job that failed on its own was not cancelled.
+    failed = submit(client, small_request(seed=fake_planner.CRASH_SEED))
+    listed, view = listed_and_viewed(client, failed)
+    assert (listed["status"], listed["cancelled"]) == (view["status"], view["cancelled"]) == ("failed", False)

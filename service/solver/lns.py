@@ -519,6 +519,25 @@ def _lower_priority(priority: BoundPriority) -> None:
         os.setpriority(os.PRIO_PROCESS, tid, BOUND_NICENESS if priority == "low" else 19)
 
 
+def _stop_on_request(
+    should_stop: Callable[[], bool],
+    finished: threading.Event,
+    stepping: set[cp_model.CpSolver],
+    lp_run: list[LpRelaxation],
+    bound_solver: cp_model.CpSolver,
+) -> None:
+    """A cancel stops every part of the search within a poll: the step under way, the LP (its process is
+    killed) and the bound search. Without it a step would run out its limit and the LP its whole solve."""
+    while not finished.wait(0.02):
+        if should_stop():
+            # Again on every poll until the search ends: a step may start between two polls.
+            for solver in stepping.copy():
+                solver.stop_search()
+            for run in lp_run:
+                run.stop()
+            bound_solver.stop_search()
+
+
 def improve(
     problem: Problem,
     model: cp_model.CpModel,
@@ -680,6 +699,14 @@ def improve(
         whole["status"] = bound_solver.solve(model)
 
     bound_thread = threading.Thread(target=run_bound, daemon=True)
+    stepping: set[cp_model.CpSolver] = set()  # the step solves under way, for a cancel to stop them
+    if should_stop is not None:
+        threading.Thread(
+            target=_stop_on_request,
+            args=(should_stop, finished, stepping, lp_run, bound_solver),
+            daemon=True,
+            name="lns-cancel",
+        ).start()
     sub_models = SubModels(problem, objective, maximize, fixed_levels, variables)
     neighbourhoods = _Neighbourhoods(problem, rng, first_pairs, staff_steps)
     steps = improvements = 0
@@ -824,7 +851,11 @@ def improve(
             else:
                 solver.parameters.max_time_in_seconds = limit
             step_started = time.perf_counter()
+            with lock:
+                stepping.add(solver)
             status = solver.solve(step_model)
+            with lock:
+                stepping.discard(solver)
             elapsed = solver.deterministic_time if deterministic else time.perf_counter() - step_started
             improved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and better(
                 round(solver.objective_value), incumbent

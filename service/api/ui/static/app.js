@@ -59,15 +59,32 @@
     return localStorage.getItem(KEY_STORAGE) || "";
   }
 
-  function problemText(status, body) {
+  // Where a field error of a 422 is: its path, and for a scenario the name of the variant it is in.
+  const errorPath = (e) => e.path || "the whole document";
+  const errorVariant = (e) => (e.variant ? ` (variant “${e.variant}”)` : "");
+
+  // The first line of a failed call's message. A 422 names every offending field in `errors`, and its
+  // `detail` may already sum some of them up (a scenario's names the first three): with `errors`, the
+  // headline only counts them and the list below says each one, once.
+  function problemHeadline(status, body, errors) {
     if (body && typeof body === "object") {
-      let text = body.detail || body.title || `HTTP ${status}`;
-      if (Array.isArray(body.errors) && body.errors.length) {
-        text += ": " + body.errors.slice(0, 4).map((e) => `${e.path} ${e.message}`).join("; ");
-      }
-      return text;
+      const title = body.title || `HTTP ${status}`;
+      if (errors.length) return `${title} — ${errors.length} problem${errors.length === 1 ? "" : "s"}:`;
+      return body.detail || title;
     }
     return `the server answered ${status}`;
+  }
+
+  // An Error for a failed call: `headline` and `fieldErrors` to show as a list, `message` all in one line.
+  function problemError(status, body) {
+    const errors = body && typeof body === "object" && Array.isArray(body.errors) ? body.errors : [];
+    const headline = problemHeadline(status, body, errors);
+    const lines = errors.map((e) => `${errorPath(e)}${errorVariant(e)}: ${e.message}`);
+    const error = new Error(lines.length ? `${headline} ${lines.join("; ")}` : headline);
+    error.status = status;
+    error.headline = headline;
+    error.fieldErrors = errors;
+    return error;
   }
 
   async function api(path, options = {}) {
@@ -88,9 +105,7 @@
     }
     if (!response.ok) {
       if (response.status === 401) keyNeeded();
-      const error = new Error(problemText(response.status, body));
-      error.status = response.status;
-      throw error;
+      throw problemError(response.status, body);
     }
     return body;
   }
@@ -110,11 +125,28 @@
 
   // ------------------------------------------------------------------ status line and key
 
-  function setStatus(text, kind = "") {
+  // The status line; `fieldErrors` (a 422's) are listed under it, one line each: where, then what.
+  function setStatus(text, kind = "", fieldErrors = []) {
     const el = $("#status");
     el.textContent = text;
+    if (fieldErrors.length) {
+      const list = document.createElement("ul");
+      list.className = "problems";
+      for (const e of fieldErrors) {
+        const item = document.createElement("li");
+        const place = document.createElement("code");
+        place.textContent = errorPath(e);
+        item.append(place, `${errorVariant(e)}: ${e.message}`);
+        list.append(item);
+      }
+      el.append(list);
+    }
     el.className = `status ${kind}`;
     el.dataset.kind = kind || "idle";
+  }
+
+  function showError(error, prefix = "") {
+    setStatus(prefix + (error.headline || error.message), "error", error.fieldErrors || []);
   }
 
   function keyNeeded() {
@@ -167,7 +199,7 @@
       }),
       api("/v1/plans?limit=50").then((page) => {
         fillSelect($("#stored-plan"), page.items.map((p) => [p.id,
-          `${when(p.created_at)} · ${p.status}` +
+          `${when(p.created_at)} · ${p.status}${p.cancelled && p.status !== "cancelled" ? " (stopped by a cancel)" : ""}` +
           (p.covered_value != null ? ` · covered value ${moneyShort(p.covered_value)}, cost ${moneyShort(p.total_cost)}` : "") +
           ` · ${p.id.slice(0, 8)}`]), "No plans yet");
       }),
@@ -178,10 +210,11 @@
       for (const id of ["#scenario-file", "#stored-scenario", "#stored-plan"]) {
         if ($(id).options.length === 1 && $(id).options[0].text === "Loading…") fillSelect($(id), [], "Not available");
       }
-      const message = failed.reason.status === 401
-        ? "This server needs an API key: enter it at the top right and press “Save key”."
-        : `Could not load the lists: ${failed.reason.message}`;
-      setStatus(message, "error");
+      if (failed.reason.status === 401) {
+        setStatus("This server needs an API key: enter it at the top right and press “Save key”.", "error");
+      } else {
+        showError(failed.reason, "Could not load the lists: ");
+      }
     }
   }
 
@@ -189,7 +222,13 @@
 
   async function scenarioDocument() {
     const pasted = $("#scenario-json").value.trim();
-    if (pasted) return { document: JSON.parse(pasted), source: "the pasted JSON" };
+    if (pasted) {
+      try {
+        return { document: JSON.parse(pasted), source: "the pasted JSON" };
+      } catch (error) {
+        throw new Error(`The pasted or uploaded text is not valid JSON: ${error.message}`);
+      }
+    }
     const file = $("#scenario-file").value;
     if (!file) throw new Error("choose a scenario file, or upload or paste one");
     return { document: await api(`/ui/scenario-files/${encodeURIComponent(file)}`), source: file };
@@ -209,7 +248,7 @@
     try {
       await work();
     } catch (error) {
-      setStatus(error.message, "error");
+      showError(error);
     } finally {
       state.busy = false;
       for (const button of document.querySelectorAll("button")) button.disabled = false;

@@ -244,6 +244,8 @@ def recommend(
         render_recommendations,
     )
 
+    if staff is not None and (opportunity is not None or demand is not None):
+        raise _fail("error: give --opportunity and --demand (a slot), or --staff (a person), not both")
     if staff is None and (opportunity is None or demand is None):
         raise _fail("error: give --opportunity and --demand (a slot), or --staff (a person)")
     request = load_request(request_file)

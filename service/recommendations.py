@@ -1,21 +1,26 @@
 """Slot recommendations: who could fill this slot, and which slots could this person fill, each choice
 priced by re-solving the request with that person pinned there (`POST /v1/recommendations`).
 
-Pinning can never raise the optimum's covered value: the unpinned plan is the best over a larger set of
-plans. So against an optimal baseline every delta of covered value is <= 0, and 0 means "this choice
-costs no value" (the cost delta then says what it costs in money). Only the top `limit` choices of a
-cheap pre-ranking are re-solved; the others carry the pre-ranking's estimate and `resolved: false`.
+Every delta is "the plan with this choice minus the baseline plan", the baseline being the request
+solved as given, and both plans whole: a pin moves other people too. Pinning can never raise the
+optimum's covered value: the unpinned plan is the best over a larger set of plans. So against an optimal
+baseline every delta of covered value is <= 0, and 0 means "this choice costs no value" (the cost delta
+then says what it costs in money); `changed_slots` splits a negative delta into the slots gained and the
+work displaced. Only the top `limit` choices of a cheap pre-ranking are re-solved; the others carry the
+pre-ranking's estimate and `resolved: false`. The estimate looks at this slot and this person's own work
+only, so it can differ from the exact delta in size and even in sign (opening a deal also needs a lead,
+whose own work then moves).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from service import costing
 from service.contract import (
@@ -37,6 +42,7 @@ from service.contract import (
     is_qualified,
     may_lead,
     semantic_errors,
+    unit_may_serve,
 )
 from service.planning import make_plan
 
@@ -46,30 +52,86 @@ PlanSolver = Callable[[AllocationRequest], Plan]
 
 # --------------------------------------------------------------------------- wire models
 
+# A question names a slot or a person, not both: the server refuses the rest with a 422, so the schema says
+# so too (a slot's ids, or a person's; the others absent or null).
+_ONE_QUESTION: dict[str, Any] = {
+    "oneOf": [
+        {
+            "title": "SlotQuestion",
+            "description": "Who could fill this slot: `opportunity_id` and `demand_id`, without `staff_id`.",
+            "required": ["opportunity_id", "demand_id"],
+            "properties": {
+                "opportunity_id": {"type": "string"},
+                "demand_id": {"type": "string"},
+                "staff_id": {"type": "null"},
+            },
+        },
+        {
+            "title": "StaffQuestion",
+            "description": "Which slots suit this person: `staff_id`, without `opportunity_id` and `demand_id`.",
+            "required": ["staff_id"],
+            "properties": {
+                "staff_id": {"type": "string"},
+                "opportunity_id": {"type": "null"},
+                "demand_id": {"type": "null"},
+            },
+        },
+    ]
+}
+
 
 class RecommendationRequest(ContractModel):
     """`{"request", "opportunity_id", "demand_id", "limit"}` for a slot's candidates, or
     `{"request", "staff_id", "limit"}` for the slots that suit a person (`open_only`: only slots
-    the baseline plan leaves open)."""
+    the baseline plan leaves open). Naming both a slot and a person, or neither, is a 422."""
+
+    model_config = ConfigDict(json_schema_extra=_ONE_QUESTION)
 
     request: AllocationRequest
-    opportunity_id: Id | None = None
-    demand_id: Id | None = None
-    staff_id: Id | None = None
-    limit: int = Field(default=5, ge=1, le=MAX_LIMIT, description="How many choices get a full re-solve.")
-    open_only: bool = True
+    opportunity_id: Id | None = Field(
+        default=None, description="With `demand_id`: the slot to rank candidates for. Not with `staff_id`."
+    )
+    demand_id: Id | None = Field(default=None, description="A demand of `opportunity_id`. Not with `staff_id`.")
+    staff_id: Id | None = Field(
+        default=None,
+        description="Instead of a slot: the person to find slots for. Not with `opportunity_id` or `demand_id`.",
+    )
+    limit: int = Field(
+        default=5,
+        ge=1,
+        le=MAX_LIMIT,
+        description="How many choices get a full re-solve. Every qualified choice is listed whatever the limit; "
+        "beyond it they carry the estimate only.",
+    )
+    open_only: bool = Field(
+        default=True, description="With `staff_id`: only slots the baseline plan leaves at least partly open."
+    )
 
 
 class Baseline(ContractModel):
-    """The request solved as given: the optimum every delta is measured against."""
+    """The request solved as given: the plan every `..._vs_baseline` delta is measured against."""
 
     status: PlanStatus
     covered_value: float
     total_cost: float
 
 
+class SlotChange(ContractModel):
+    """One slot that the plan with the choice fills with a different number of people than the baseline."""
+
+    opportunity_id: str
+    demand_id: str
+    filled_in_baseline: int = Field(description="People on this demand in the baseline plan.")
+    filled_with_choice: int = Field(description="People on this demand in the plan re-solved with the choice.")
+    delta_covered_value: float = Field(
+        description="(filled_with_choice - filled_in_baseline) x the slot's value: what this demand adds (+) "
+        "or loses (-); the changed slots add up to the choice's delta_covered_value_vs_baseline."
+    )
+
+
 class PinOutcome(ContractModel):
-    """What pinning one person to one slot does."""
+    """What pinning one person to one slot does. Every delta is the plan with this choice minus the baseline
+    plan, both whole plans (a pin moves other people too)."""
 
     rank: int
     member_cost: float = Field(description="This person's cost on this slot, travel surcharge included.")
@@ -77,13 +139,52 @@ class PinOutcome(ContractModel):
     pinned: bool = Field(default=False, description="Already pinned there by the request.")
     resolved: bool = Field(description="Re-solved with the pin; false: the figures are estimates or a verdict.")
     feasible: bool | None = Field(description="null when not re-solved and no rule rules it out.")
-    status: PlanStatus | None = None
-    covered_value: float | None = None
-    total_cost: float | None = None
-    delta_covered_value: float | None = None
-    delta_total_cost: float | None = None
+    status: PlanStatus | None = Field(default=None, description="Status of the plan re-solved with this choice.")
+    covered_value: float | None = Field(
+        default=None, description="Covered value of the whole plan re-solved with this choice pinned."
+    )
+    total_cost: float | None = Field(
+        default=None, description="Total cost of the whole plan re-solved with this choice pinned."
+    )
+    delta_covered_value: float | None = Field(
+        default=None,
+        description="The same figure as delta_covered_value_vs_baseline (its first name, kept for clients).",
+    )
+    delta_total_cost: float | None = Field(
+        default=None, description="The same figure as delta_total_cost_vs_baseline (its first name, kept for clients)."
+    )
+    delta_covered_value_vs_baseline: float | None = Field(
+        default=None,
+        description="Exact: covered_value - baseline.covered_value, the plan re-solved with this choice pinned "
+        "minus the baseline plan. At most 0 against an optimal baseline (a pin only narrows the choice); "
+        "negative when the choice displaces more valuable work than it adds (see changed_slots and note). "
+        "0 for someone already on the slot; null when not re-solved or infeasible.",
+    )
+    delta_total_cost_vs_baseline: float | None = Field(
+        default=None,
+        description="total_cost - baseline.total_cost for the same two plans; negative: the plan with this "
+        "choice costs less (often because it staffs less).",
+    )
     exact: bool = Field(default=False, description="Both solves proven optimal, so the deltas are exact.")
-    estimated_delta_covered_value: float = Field(description="The cheap pre-ranking's estimate.")
+    estimated_delta_covered_value: float = Field(
+        description="The pre-ranking's guess of delta_covered_value_vs_baseline, made without a solve: this "
+        "slot's value if the baseline leaves it open, minus the value of this person's own baseline work that "
+        "would no longer fit (H3 hours, H7 focus), minus the slot's value again if the deal's budget would "
+        "break (H6). It ignores what other people must change (a deal that opens needs a lead, whose own work "
+        "then moves), so it can be far from the exact delta, even of the other sign. It only orders the "
+        "re-solves; when resolved, the exact delta is the answer."
+    )
+    changed_slots: list[SlotChange] = Field(
+        default_factory=list,
+        description="When re-solved: every demand the plan with this choice fills with a different number of "
+        "people than the baseline plan, losses first; their delta_covered_value add up to "
+        "delta_covered_value_vs_baseline. The losses are the work this choice displaces.",
+    )
+    note: str = Field(
+        default="",
+        description="What the figures mean for this choice, in words: the work it displaces when "
+        "delta_covered_value_vs_baseline is negative, why it was not re-solved, or why it cannot be chosen.",
+    )
     reasons: list[Reason] = Field(default_factory=list, description="Why infeasible: the rules the pin breaks.")
     detail: str = ""
 
@@ -98,6 +199,14 @@ class Candidate(PinOutcome):
     skill_level: int
 
 
+class NotQualified(ContractModel):
+    """People who fail H1, H2 or H9 for a slot, counted under the first rule they fail."""
+
+    skill: int = Field(description="Lack the demand's skill at its min_level (H1).")
+    unit: int = Field(description="Their unit may not serve this deal: tier, region or remote_ok (H2).")
+    excluded: int = Field(description="In the opportunity's excluded_staff (H9).")
+
+
 class SlotRecommendations(ContractModel):
     opportunity_id: str
     demand_id: str
@@ -106,7 +215,16 @@ class SlotRecommendations(ContractModel):
     baseline: Baseline
     on_slot: list[str] = Field(description="Who fills the slot in the baseline plan.")
     resolved: int = Field(description="How many candidates were re-solved (the first ones of the ranking).")
-    candidates: list[Candidate]
+    candidates: list[Candidate] = Field(
+        description="Every person who passes H1, H2 and H9 for the slot, ranked; there may be fewer than `limit`."
+    )
+    qualified: int = Field(default=0, description="How many people pass H1, H2 and H9: the number of candidates.")
+    not_qualified: NotQualified = Field(
+        default_factory=lambda: NotQualified(skill=0, unit=0, excluded=0),
+        description="The other people of the request, by the first rule they fail.",
+    )
+    limit: int = Field(default=MAX_LIMIT, description="The request's limit: how many re-solves were allowed.")
+    note: str = Field(default="", description="How many people qualify and why, and how many were re-solved.")
 
 
 class SlotOption(PinOutcome):
@@ -123,6 +241,9 @@ class StaffRecommendations(ContractModel):
     baseline: Baseline
     resolved: int
     slots: list[SlotOption]
+    qualified: int = Field(default=0, description="How many slots this person passes H1, H2 and H9 for.")
+    limit: int = Field(default=MAX_LIMIT, description="The request's limit: how many re-solves were allowed.")
+    note: str = Field(default="", description="How many slots qualify, which were left out and why.")
 
 
 # --------------------------------------------------------------------------- entry points
@@ -135,15 +256,26 @@ def parse_recommendation_request(data: Any) -> RecommendationRequest:
     except ValidationError as error:
         raise InvalidRequest(errors_from_pydantic(error)) from None
     errors = [FieldError(f"request.{e.path}", e.message, e.type) for e in semantic_errors(body.request)]
+    errors.extend(_question_errors(body))
     if errors:
         raise InvalidRequest(errors)
-    if body.staff_id is None and (body.opportunity_id is None or body.demand_id is None):
-        missing = "opportunity_id" if body.opportunity_id is None else "demand_id"
-        raise InvalidRequest(
-            [FieldError(missing, "give opportunity_id and demand_id (a slot), or staff_id (a person)", "missing")]
-        )
     _locate(body)
     return body
+
+
+def _question_errors(body: RecommendationRequest) -> list[FieldError]:
+    """A question names a slot (opportunity_id and demand_id) or a person (staff_id): exactly one of them."""
+    slot_fields = [name for name in ("opportunity_id", "demand_id") if getattr(body, name) is not None]
+    if body.staff_id is not None and slot_fields:
+        message = (
+            f"staff_id cannot be combined with {' and '.join(slot_fields)}: ask either for a slot's candidates "
+            "(opportunity_id and demand_id) or for a person's slots (staff_id)"
+        )
+        return [FieldError(name, message, "conflict") for name in ["staff_id", *slot_fields]]
+    if body.staff_id is None and len(slot_fields) < 2:
+        missing = "opportunity_id" if body.opportunity_id is None else "demand_id"
+        return [FieldError(missing, "give opportunity_id and demand_id (a slot), or staff_id (a person)", "missing")]
+    return []
 
 
 def answer(
@@ -183,6 +315,8 @@ def recommend(
         if is_qualified(person, opportunity, demand, request.policy)
     ]
     resolved = context.settle(choices, limit, executor)
+    slot = f"{opportunity.id}/{demand.id}"
+    not_qualified = _not_qualified(request, opportunity, demand)
     candidates = []
     for rank, choice in enumerate(_ranked(choices), start=1):
         person = request.staff[choice.staff]
@@ -196,7 +330,7 @@ def recommend(
                 unit_id=person.unit.id,
                 region=person.unit.region,
                 skill_level=person.skills.get(demand.skill, 0),
-                **choice.outcome(),
+                **choice.outcome(_who(person), slot, limit),
             )
         )
     return SlotRecommendations(
@@ -208,6 +342,10 @@ def recommend(
         on_slot=context.on_slot.get((opportunity.id, demand.id), []),
         resolved=resolved,
         candidates=candidates,
+        qualified=len(candidates),
+        not_qualified=not_qualified,
+        limit=limit,
+        note=_slot_note(request, slot, demand, choices, not_qualified, resolved, limit),
     )
 
 
@@ -230,12 +368,18 @@ def best_slots_for(
     person = request.staff[s_index]
     context = _Context.of(request, solve)
     choices = []
+    qualified = already_on = filled = 0
     for o_index, opportunity in enumerate(request.opportunities):
         for demand in opportunity.demands:
             if not is_qualified(person, opportunity, demand, request.policy):
                 continue
+            qualified += 1
             on = context.on_slot.get((opportunity.id, demand.id), [])
-            if person.id in on or (open_only and len(on) >= demand.headcount):
+            if person.id in on:
+                already_on += 1
+                continue
+            if open_only and len(on) >= demand.headcount:
+                filled += 1
                 continue
             choices.append(context.evaluate(s_index, o_index, demand))
     resolved = context.settle(choices, limit, executor)
@@ -252,10 +396,28 @@ def best_slots_for(
                 grade=opportunity.grade,
                 slot_value=round(costing.slot_value(choice.demand, opportunity, request.policy), 2),
                 open_slots=max(choice.demand.headcount - len(on), 0),
-                **choice.outcome(),
+                **choice.outcome(_who(person), f"{opportunity.id}/{choice.demand.id}", limit),
             )
         )
-    return StaffRecommendations(staff_id=person.id, baseline=context.baseline_summary(), resolved=resolved, slots=slots)
+    left_out = [
+        f"{already_on} they already fill" if already_on else "",
+        f"{filled} the baseline plan already fills (open_only)" if filled else "",
+    ]
+    listed = "Only " if len(slots) < limit else ""
+    note = (
+        f"{listed}{qualified} slot(s) pass H1, H2 and H9 for {_who(person)}"
+        + (f"; left out: {', '.join(part for part in left_out if part)}" if any(left_out) else "")
+        + f". {len(slots)} listed, {resolved} re-solved with the pin (limit {limit})."
+    )
+    return StaffRecommendations(
+        staff_id=person.id,
+        baseline=context.baseline_summary(),
+        resolved=resolved,
+        slots=slots,
+        qualified=qualified,
+        limit=limit,
+        note=note,
+    )
 
 
 def pinned_request(request: AllocationRequest, opportunity_id: str, demand_id: str, staff_id: str) -> AllocationRequest:
@@ -299,6 +461,68 @@ def _locate(body: RecommendationRequest) -> None:
         raise InvalidRequest([FieldError("staff_id", f"unknown staff id {body.staff_id!r}", "unknown_id")])
 
 
+def _who(person: Staff) -> str:
+    return f"{person.name} ({person.id})" if person.name and person.name != person.id else person.id
+
+
+def _not_qualified(request: AllocationRequest, opportunity: Opportunity, demand: Demand) -> NotQualified:
+    """The people who fail H1, H2 or H9 for the slot, under the first of these rules they fail."""
+    skill = unit = excluded = 0
+    for person in request.staff:
+        if person.skills.get(demand.skill, 0) < demand.min_level:
+            skill += 1
+        elif not unit_may_serve(person, opportunity, demand, request.policy):
+            unit += 1
+        elif person.id in opportunity.excluded_staff:
+            excluded += 1
+    return NotQualified(skill=skill, unit=unit, excluded=excluded)
+
+
+def _slot_note(
+    request: AllocationRequest,
+    slot: str,
+    demand: Demand,
+    choices: Sequence[_Choice],
+    not_qualified: NotQualified,
+    resolved: int,
+    limit: int,
+) -> str:
+    """Why there are as many candidates as there are, and how many of them were re-solved."""
+    qualified = len(choices)
+    skill, unit, excluded = not_qualified.skill, not_qualified.unit, not_qualified.excluded
+    others = [
+        f"{skill} {'lacks' if skill == 1 else 'lack'} {demand.skill} at level {demand.min_level} (H1)" if skill else "",
+        f"{unit} {'is' if unit == 1 else 'are'} in a unit that may not serve this deal (H2: tier, region, remote_ok)"
+        if unit
+        else "",
+        f"{excluded} {'is' if excluded == 1 else 'are'} excluded from it (H9)" if excluded else "",
+    ]
+    only = "Only " if qualified < limit else ""
+    text = f"{only}{qualified} of {len(request.staff)} people pass H1, H2 and H9 for {slot}"
+    if any(others):
+        text += "; of the others, " + ", ".join(part for part in others if part)
+    if qualified == 0:
+        return text + ". Nobody can be ranked."
+    settled = sum(1 for c in choices if c.plan is None and (c.on_slot or c.pinned or c.ruled_out))
+    estimated = sum(1 for c in choices if c.plan is None and not (c.on_slot or c.pinned or c.ruled_out))
+    text += f". All of them are listed, whatever the limit; {resolved} re-solved with the pin (limit {limit})"
+    if settled:
+        text += f", {settled} needed no re-solve (already on the slot, pinned, or ruled out by the rules alone)"
+    if estimated:
+        text += f", {estimated} ranked by the estimate only"
+    return text + "."
+
+
+def _changes_text(changes: Sequence[SlotChange], shown: int = 3) -> str:
+    parts = [
+        f"{c.opportunity_id}/{c.demand_id} {c.filled_in_baseline}->{c.filled_with_choice} "
+        f"({c.delta_covered_value:+,.2f})"
+        for c in changes[:shown]
+    ]
+    more = f" and {len(changes) - shown} more" if len(changes) > shown else ""
+    return ", ".join(parts) + more
+
+
 @dataclass
 class _Choice:
     """One (person, slot) pin under evaluation."""
@@ -316,14 +540,17 @@ class _Choice:
     plan: Plan | None = None  # the re-solve with the pin
     baseline: Plan | None = None
     exact: bool = False
+    changes: list[SlotChange] = field(default_factory=list)  # demands filled differently than in the baseline
+    lead_change: str = ""  # who must lead the deal instead, when the re-solve changes its lead
 
     @property
     def ruled_out(self) -> bool:
         return bool(self.reasons)
 
-    def outcome(self) -> dict[str, Any]:
+    def outcome(self, who: str, slot: str, limit: int) -> dict[str, Any]:
         # Someone already on the slot needs no re-solve: the baseline plan is the pinned optimum too.
         plan = self.plan if self.plan is not None or self.reasons or not self.on_slot else self.baseline
+        delta_value, delta_cost = self._delta("covered_value"), self._delta("total_cost")
         return {
             "member_cost": round(self.member_cost, 2),
             "on_slot": self.on_slot,
@@ -333,13 +560,60 @@ class _Choice:
             "status": plan.status if plan is not None else ("infeasible" if self.reasons else None),
             "covered_value": plan.objective.covered_value if plan is not None else None,
             "total_cost": plan.objective.total_cost if plan is not None else None,
-            "delta_covered_value": self._delta("covered_value"),
-            "delta_total_cost": self._delta("total_cost"),
+            "delta_covered_value": delta_value,
+            "delta_total_cost": delta_cost,
+            "delta_covered_value_vs_baseline": delta_value,
+            "delta_total_cost_vs_baseline": delta_cost,
             "exact": self.exact,
             "estimated_delta_covered_value": round(self.estimate, 2),
+            "changed_slots": self.changes,
+            "note": self._note(who, slot, limit, delta_value, delta_cost),
             "reasons": self.reasons,
             "detail": "; ".join(self.details),
         }
+
+    def _note(self, who: str, slot: str, limit: int, delta_value: float | None, delta_cost: float | None) -> str:
+        """The figures in words: what this choice displaces, or why there is no exact figure."""
+        if self.reasons:
+            return f"Cannot be chosen: {'; '.join(self.details)}."
+        if self.pinned:
+            return f"The request already pins {who} to {slot}: the baseline plan has this choice, every delta is 0."
+        if self.plan is None and self.on_slot:
+            return f"{who} is on {slot} in the baseline plan already: choosing them changes nothing, every delta is 0."
+        estimate = f"{self.estimate:+,.2f}"
+        if self.plan is None:
+            return (
+                f"Not re-solved: only the first {limit} of the pre-ranking are (limit). The estimate {estimate} "
+                f"counts {slot}'s value and {who}'s own work in the baseline plan only; the exact change can be "
+                "lower, even negative."
+            )
+        if delta_value is None or delta_cost is None:
+            return f"The re-solve with {who} on {slot} ended without a plan ({self.plan.status})."
+        cost = f"Total cost {delta_cost:+,.2f} against the baseline plan."
+        if delta_value > 0.005:
+            return (
+                f"Covered value {delta_value:+,.2f}: the baseline plan was not proven optimal and the re-solve with "
+                f"{who} on {slot} found a better one. {cost}"
+            )
+        if delta_value > -0.005:
+            return f"No covered value lost: the plan with {who} on {slot} covers as much as the baseline plan. {cost}"
+        gains = [c for c in self.changes if c.delta_covered_value > 0]
+        losses = [c for c in self.changes if c.delta_covered_value < 0]
+        gained = sum(c.delta_covered_value for c in gains)
+        lost = sum(c.delta_covered_value for c in losses)
+        text = (
+            f"Covered value {delta_value:+,.2f} against the baseline plan. With {who} pinned to {slot}, the "
+            f"re-solved plan fills {_changes_text(gains) or 'nothing new'}, together {gained:+,.2f}; the work it "
+            f"displaces from the baseline plan, {_changes_text(losses)}, takes {lost:+,.2f}. {cost}"
+        )
+        if self.lead_change:
+            text += f" {self.lead_change}"
+        if abs(self.estimate - delta_value) > 0.005:
+            text += (
+                f" The estimate {estimate} counted only {slot}'s value and {who}'s own work; the rest comes from "
+                "other people moving."
+            )
+        return text
 
     def _feasible(self) -> bool | None:
         if self.reasons:
@@ -388,6 +662,7 @@ class _Context:
     work: dict[str, list[tuple[str, str, float]]]  # staff id -> (opportunity, demand, slot value) in the baseline
     spent: dict[str, float]  # opportunity id -> baseline cost
     staffed: set[str]
+    values: dict[tuple[str, str], float]  # (opportunity, demand) -> the value of one of its slots
 
     @classmethod
     def of(cls, request: AllocationRequest, solve: PlanSolver) -> _Context:
@@ -409,6 +684,7 @@ class _Context:
             work=dict(work),
             spent={o.opportunity_id: o.cost for o in baseline.opportunities},
             staffed={lead.opportunity_id for lead in baseline.leads},
+            values=values,
         )
 
     def baseline_summary(self) -> Baseline:
@@ -613,6 +889,9 @@ class _Context:
         for choice, plan in zip(chosen, plans, strict=True):
             choice.plan = plan
             choice.exact = plan.status == "optimal" and self.baseline.status == "optimal"
+            if plan.status in ("optimal", "feasible"):
+                choice.changes = self.slot_changes(plan)
+                choice.lead_change = self.lead_change(choice, plan)
             if plan.status == "infeasible":
                 # The solve that found the pin infeasible also found which rules are to blame (on the
                 # solver process when run on the pool): nothing is solved here.
@@ -626,6 +905,41 @@ class _Context:
                 choice.exact = self.baseline.status == "optimal"
         return len(chosen)
 
+    def slot_changes(self, plan: Plan) -> list[SlotChange]:
+        """The demands `plan` fills with a different number of people than the baseline, losses first:
+        covered value is the sum of the filled slots' values, so these add up to the plan's delta."""
+        before = Counter((a.opportunity_id, a.demand_id) for a in self.baseline.assignments)
+        after = Counter((a.opportunity_id, a.demand_id) for a in plan.assignments)
+        changes = [
+            SlotChange(
+                opportunity_id=key[0],
+                demand_id=key[1],
+                filled_in_baseline=before[key],
+                filled_with_choice=after[key],
+                delta_covered_value=round((after[key] - before[key]) * self.values[key], 2),
+            )
+            for key in sorted(set(before) | set(after))
+            if before[key] != after[key]
+        ]
+        return sorted(changes, key=lambda c: (c.delta_covered_value >= 0, -abs(c.delta_covered_value)))
+
+    def lead_change(self, choice: _Choice, plan: Plan) -> str:
+        """A sentence when the pin makes someone else lead the deal (H5): their own work moves too."""
+        opportunity = self.request.opportunities[choice.opportunity]
+        person = self.request.staff[choice.staff]
+        before = next((lead.staff_id for lead in self.baseline.leads if lead.opportunity_id == opportunity.id), None)
+        after = next((lead.staff_id for lead in plan.leads if lead.opportunity_id == opportunity.id), None)
+        if after is None or after == before or after == person.id:
+            return ""
+        names = {p.id: _who(p) for p in self.request.staff}
+        work = [a.demand_id for a in plan.assignments if a.opportunity_id == opportunity.id and a.staff_id == after]
+        was = f" instead of {names[before]}" if before is not None else ""
+        return (
+            f"{opportunity.id} needs a lead who works on it (H5): {names[after]} leads it{was}"
+            + (f" and works on {', '.join(work)}" if work else "")
+            + "."
+        )
+
     def _pinned(self, choice: _Choice) -> AllocationRequest:
         opportunity = self.request.opportunities[choice.opportunity]
         return pinned_request(self.request, opportunity.id, choice.demand.id, self.request.staff[choice.staff].id)
@@ -634,8 +948,10 @@ class _Context:
 __all__ = [
     "Baseline",
     "Candidate",
+    "NotQualified",
     "PinOutcome",
     "RecommendationRequest",
+    "SlotChange",
     "SlotOption",
     "SlotRecommendations",
     "StaffRecommendations",
@@ -718,14 +1034,25 @@ def render_recommendations(result: SlotRecommendations | StaffRecommendations, r
     )
     out.append("")
     if total == 0:
-        out.append("No one passes the skill, tier/region and exclusion rules (H1, H2, H9) here.")
+        out.append(result.note)
         return "\n".join(out)
     out.extend(_table(rows))
     out.append("")
     out.append(
         f"Re-solved with the pin: {result.resolved} of {total}; ~ marks the pre-ranking's estimate for the others. "
-        "Deltas are against the baseline plan (a pin can only lower covered value)."
+        "Each delta is the whole plan re-solved with that choice pinned minus the baseline plan: other people "
+        "move too, so against an optimal baseline covered value can only drop."
     )
+    out.append(result.note)
+    drops = [
+        (label, o)
+        for label, o in outcomes
+        if o.delta_covered_value_vs_baseline is not None and o.delta_covered_value_vs_baseline < 0
+    ]
+    if drops:
+        out.append("")
+        out.append("Why the covered value drops:")
+        out.extend(f"  {label}: {o.note}" for label, o in drops)
     infeasible = [(label, o) for label, o in outcomes if o.feasible is False]
     if infeasible:
         out.append("")

@@ -179,6 +179,101 @@ def test_request_validation_names_the_field() -> None:
     assert json.loads(staff.model_dump_json())["slots"][0]["opportunity_id"] == "o1"
 
 
+def test_a_slot_and_a_person_in_one_question_are_refused_naming_the_fields() -> None:
+    slot = {"request": body(), "opportunity_id": "o1", "demand_id": "d1"}
+    for question, paths in [
+        ({**slot, "staff_id": "b"}, {"opportunity_id", "demand_id", "staff_id"}),
+        ({"request": body(), "demand_id": "d1", "staff_id": "b"}, {"demand_id", "staff_id"}),
+    ]:
+        with pytest.raises(InvalidRequest) as caught:
+            parse_recommendation_request(question)
+        assert {e.path for e in caught.value.errors} == paths
+        assert all(e.type == "conflict" for e in caught.value.errors)
+        assert "staff_id cannot be combined with" in caught.value.errors[0].message
+    with pytest.raises(InvalidRequest) as neither:
+        parse_recommendation_request({"request": body(), "limit": 2})
+    assert [(e.path, e.type) for e in neither.value.errors] == [("opportunity_id", "missing")]
+    assert "or staff_id (a person)" in neither.value.errors[0].message
+
+
+def opening_needs_a_busy_lead() -> Json:
+    """`new` (grade A) is open in the optimum: only L may lead it, and L is busy leading and working `big`.
+    Pinning p (a local office member, who may not lead an A deal) to new/crm makes L lead `new` and work
+    its erp demand instead, so `big` loses its only person: 2.5 M gained, 25 M displaced. p's own work in
+    the baseline is nothing, so the estimate sees only the slot's value: +1.25 M."""
+    return request(
+        [
+            person("p", kind="local_office", skills={"crm": 4}, can_lead=False),
+            person("L", skills={"erp": 4}),
+        ],
+        [
+            opportunity("big", value=10_000_000, demands=[demand("erp", hours=30)]),
+            opportunity("new", demands=[demand("crm", skill="crm"), demand("erp")]),
+        ],
+    )
+
+
+def test_a_negative_exact_delta_beside_a_positive_estimate_is_explained() -> None:
+    data = opening_needs_a_busy_lead()
+    result = recommend(parse_request(data), "new", "crm", limit=3)
+    [p] = result.candidates
+    assert (p.staff_id, p.resolved, p.exact, p.feasible) == ("p", True, True, True)
+    assert p.estimated_delta_covered_value == pytest.approx(1_250_000)
+    # The exact figure is the whole plan with the pin minus the baseline plan, under an explicit name too.
+    assert p.delta_covered_value_vs_baseline == p.delta_covered_value == pytest.approx(2_500_000 - 25_000_000)
+    assert p.delta_covered_value_vs_baseline == pytest.approx(p.covered_value - result.baseline.covered_value)
+    assert p.delta_total_cost_vs_baseline == p.delta_total_cost
+    # changed_slots splits it into what the plan gains and the work it displaces; they add up to the delta.
+    changes = [(c.opportunity_id, c.demand_id, c.filled_in_baseline, c.filled_with_choice) for c in p.changed_slots]
+    assert changes[0] == ("big", "erp", 1, 0)  # losses first
+    assert set(changes[1:]) == {("new", "crm", 0, 1), ("new", "erp", 0, 1)}
+    assert p.changed_slots[0].delta_covered_value == pytest.approx(-25_000_000)
+    assert sum(c.delta_covered_value for c in p.changed_slots) == pytest.approx(p.delta_covered_value_vs_baseline)
+    # The note says it in words: the sign, its reference, the displaced work, the lead, and the estimate.
+    assert p.note.startswith("Covered value -22,500,000.00 against the baseline plan.")
+    assert "displaces from the baseline plan, big/erp 1->0 (-25,000,000.00)" in p.note
+    assert "L leads it and works on erp" in p.note
+    assert "The estimate +1,250,000.00 counted only new/crm's value" in p.note
+
+
+def test_fewer_candidates_than_the_limit_are_explained() -> None:
+    result = recommend(parse_request(opening_needs_a_busy_lead()), "new", "crm", limit=3)
+    assert (result.qualified, len(result.candidates), result.limit) == (1, 1, 3)
+    assert result.not_qualified.model_dump() == {"skill": 1, "unit": 0, "excluded": 0}
+    assert result.note.startswith("Only 1 of 2 people pass H1, H2 and H9 for new/crm; of the others, 1 lacks crm")
+    assert "1 re-solved with the pin (limit 3)" in result.note
+    # With more qualified people than the limit, every one is still listed, the rest by estimate.
+    data = body()
+    data["opportunities"][0]["excluded_staff"] = []
+    wide = recommend(parse_request(data), "o1", "d1", limit=1)
+    assert wide.qualified == len(wide.candidates) == 7
+    assert wide.not_qualified.model_dump() == {"skill": 1, "unit": 1, "excluded": 0}
+    assert "1 re-solved with the pin (limit 1)" in wide.note
+    assert "ranked by the estimate only" in wide.note
+    b2 = next(c for c in wide.candidates if c.staff_id == "b2")
+    assert b2.note.startswith("Not re-solved: only the first 1 of the pre-ranking are")
+    on_slot = next(c for c in wide.candidates if c.on_slot)
+    assert "changes nothing" in on_slot.note
+    ruled_out = next(c for c in wide.candidates if c.staff_id == "c")
+    assert ruled_out.note.startswith("Cannot be chosen: ")
+
+
+def test_the_readme_example_says_why_its_figures_differ_and_why_it_lists_two() -> None:
+    """`recommend scenarios/fast-growth.json --opportunity opp-0017 --demand crm --limit 3`."""
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "fast-growth.json"
+    result = recommend(parse_request(json.loads(scenario.read_text())), "opp-0017", "crm", limit=3)
+    assert len(result.candidates) == result.qualified == 2
+    assert result.note.startswith("Only 2 of 80 people pass H1, H2 and H9 for opp-0017/crm")
+    top = result.candidates[0]
+    assert top.delta_covered_value_vs_baseline is not None
+    assert top.delta_covered_value_vs_baseline < 0 < top.estimated_delta_covered_value
+    assert sum(c.delta_covered_value for c in top.changed_slots) == pytest.approx(
+        top.delta_covered_value_vs_baseline, abs=0.05
+    )
+    assert "displaces from the baseline plan" in top.note
+    assert "opp-0017 needs a lead who works on it (H5)" in top.note
+
+
 runner = CliRunner()
 
 
@@ -199,3 +294,17 @@ def test_cli_recommend(tmp_path: Path) -> None:
     assert "Traceback" not in bad.output
     neither = runner.invoke(app, ["recommend", str(target)])
     assert neither.exit_code == 2
+    both = runner.invoke(app, ["recommend", str(target), "--opportunity", "o1", "--demand", "d1", "--staff", "b"])
+    assert both.exit_code == 2
+    assert "not both" in both.output
+
+
+def test_cli_recommend_explains_a_drop_in_covered_value(tmp_path: Path) -> None:
+    target = tmp_path / "request.json"
+    target.write_text(json.dumps(opening_needs_a_busy_lead()))
+    result = runner.invoke(app, ["recommend", str(target), "--opportunity", "new", "--demand", "crm", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert "minus the baseline plan" in result.output
+    assert "Only 1 of 2 people pass H1, H2 and H9 for new/crm" in result.output
+    assert "Why the covered value drops:" in result.output
+    assert "big/erp 1->0 (-25,000,000.00)" in result.output

@@ -52,6 +52,12 @@ def test_candidates_for_a_slot_are_ranked_and_priced_by_a_re_solve_on_the_pool(c
     liu = candidates["south-01"]
     assert (liu["resolved"], liu["feasible"], liu["exact"]) == (True, True, True)
     assert answer["resolved"] == 1
+    # The exact figures under names that say their reference, and the answer says why it lists so few.
+    assert liu["delta_covered_value_vs_baseline"] == liu["delta_covered_value"]
+    assert liu["delta_total_cost_vs_baseline"] == liu["delta_total_cost"]
+    assert "against the baseline plan" in liu["note"]
+    assert answer["qualified"] == len(answer["candidates"])
+    assert answer["note"].startswith(f"Only {answer['qualified']} of 5 people pass H1, H2 and H9")
     assert runner.solves_started == solves + 1 + answer["resolved"], "the baseline and each re-solve on the pool"
     # The re-solve is exactly the request with Liu Yang pinned to the slot, solved directly.
     request = AllocationRequest.model_validate(slot_question()["request"])
@@ -82,6 +88,7 @@ def test_slots_for_a_person(client: TestClient) -> None:
         ({"demand_id": "nope"}, "demand_id"),
         ({"demand_id": None}, "demand_id"),
         ({"limit": 0}, "limit"),
+        ({"staff_id": "south-01"}, "staff_id"),
         ({"request": {"horizon": {"start": "2026-11-23", "weeks": 0}, "staff": [], "opportunities": []}}, "request"),
     ],
 )

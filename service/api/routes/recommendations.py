@@ -24,9 +24,17 @@ router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
     description="With `opportunity_id` and `demand_id`: every person who passes H1, H2 and H9 for that slot, "
     "ranked, each with feasibility and the change in covered value and total cost if they are chosen. With "
     "`staff_id` instead: the slots that person could fill (by default only those the baseline plan leaves "
-    "open). The request is solved once as given (the baseline), then the top `limit` choices of a cheap "
-    "pre-ranking are re-solved with that choice pinned, in parallel on the solver processes; the others carry "
-    "the estimate and `resolved: false`. Nothing is stored. Counts as one solve against the tenant's cap.",
+    "open). Name a slot or a person, not both. The request is solved once as given (the baseline), then the "
+    "top `limit` choices of a cheap pre-ranking are re-solved with that choice pinned, in parallel on the "
+    "solver processes; the others carry the estimate and `resolved: false`. Every qualified choice is listed "
+    "whatever the limit; `qualified`, `not_qualified` and `note` say how many there are and why.\n\n"
+    "The figures: `delta_covered_value_vs_baseline` and `delta_total_cost_vs_baseline` (also under their first "
+    "names `delta_covered_value`, `delta_total_cost`) are the whole plan re-solved with the choice pinned minus "
+    "the baseline plan. Against an optimal baseline the covered-value delta is at most 0: a negative one means "
+    "the choice displaces more valuable work than it adds, listed in `changed_slots` (they add up to the delta) "
+    "and told in `note`. `estimated_delta_covered_value` is the pre-ranking's guess of the same delta, from "
+    "this slot and this person's own work only; it can differ in size and sign, and only orders the re-solves. "
+    "Nothing is stored. Counts as one solve against the tenant's cap.",
     response_model=None,
     responses={
         200: json_response(
@@ -44,7 +52,8 @@ router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
             429,
             503,
             descriptions={
-                422: "The body breaks the contract, or names an unknown opportunity, demand or person.",
+                422: "The body breaks the contract, names an unknown opportunity, demand or person, or names "
+                "both a slot and a person (or neither).",
                 503: "A solve ended without a plan (stopped by the watchdog).",
             },
         ),

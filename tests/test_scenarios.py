@@ -498,6 +498,23 @@ def test_solve_variant_is_picklable_and_a_pool_gives_the_same_result() -> None:
     assert comparable(plan) == comparable(plain.base_plan)
 
 
+def test_hiring_in_east_moves_nobody_in_west() -> None:
+    # Fast growth, "hire two architects in east": Zhang Chunmei (west-001) and Ye Xin (west-002) each fill
+    # and lead a grade-E deal in west, at the same total cost either way round (on either deal Zhang
+    # costs 360 + 180 as member and lead, Ye 380 + 190). The tie-break's whole-model search ran out of
+    # time at 230 of 238 warm-start terms kept and the variant swapped them; undone now by its first step
+    # (tie_break.py).
+    body = json.loads((SCENARIOS / "whatif-fast-growth.json").read_text())
+    body["variants"] = body["variants"][:1]
+    result = run_scenario(parse_scenario(body))
+    comparison = result.variants[0].comparison
+    west = {"west-001", "west-002"}
+    moved = {m.from_staff for m in comparison.moves} | {m.to_staff for m in comparison.moves}
+    moved |= {c.from_staff for c in comparison.lead_changes} | {c.to_staff for c in comparison.lead_changes}
+    assert not moved & west, comparison.moves
+    assert {m.opportunity_id for m in comparison.moves} == {"opp-0044", "opp-0053", "opp-0097", "opp-0100"}
+
+
 def test_result_serializes_to_json() -> None:
     result = run_scenario(parse_scenario(two_variants()))
     document = json.loads(result.model_dump_json())

@@ -38,6 +38,7 @@ from service.solver.model import (
     kept_warm_start_terms,
 )
 from service.solver.problem import Problem
+from service.solver.tie_break import closest_to_warm_start
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown"]
 StopCheck = Callable[[], bool]
@@ -509,8 +510,12 @@ def solve(
     # Each level's optimum is fixed first, so this changes no objective value and not the status.
     if tie_break and levels.may_continue():
         levels.fix(cost_terms(problem, levels.vars), at_most=evaluate(problem, solution)[2])
+        # Equal-cost swaps first, searched among the people the plan and the warm start disagree on
+        # (tie_break.py): the whole-model search can run out of time before it finds them.
+        step = levels._solver(levels.budget(0.25, deterministic_share=0.05))
+        solution = closest_to_warm_start(problem, levels.model, levels.vars, solution, step)
         warm_terms = kept_warm_start_terms(problem, levels.vars)
-        limit = levels.budget(1.0, deterministic_share=0.3)
+        limit = levels.budget(1.0, deterministic_share=0.25)
         if use_lns and not problem.pinned_pairs:
             _, better, _, _ = levels.run_lns("kept_warm_start", warm_terms, True, solution, limit, None)
         else:

@@ -213,7 +213,13 @@ class AllocationRequest(ContractModel):
     staff: list[Staff] = Field(max_length=MAX_STAFF)
     opportunities: list[Opportunity] = Field(max_length=MAX_OPPORTUNITIES)
     policy: Policy = Field(default_factory=Policy)
-    previous_plan: list[PlannedAssignment] = Field(default_factory=list, max_length=MAX_OPPORTUNITIES * 10)
+    previous_plan: list[PlannedAssignment] = Field(
+        default_factory=list,
+        max_length=MAX_OPPORTUNITIES * 10,
+        description="The plan of record, for the changes level of the objective. Each entry must name a "
+        "`staff` id and an `opportunities` id of this request, and a demand id of that opportunity; an entry "
+        "naming anything else is a 422 at `previous_plan[i].staff_id` / `.opportunity_id` / `.demand_id`.",
+    )
     options: Options = Field(default_factory=Options)
 
 

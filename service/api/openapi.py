@@ -136,6 +136,30 @@ def allocation_request_body() -> dict[str, Any]:
     }
 
 
+# A page cursor is URL-safe base64 without padding (service.db.repositories.PageCursor.encode).
+CURSOR_PATTERN = "^[A-Za-z0-9_-]*$"
+CURSOR_DESCRIPTION = (
+    "`next_cursor` of the previous page, passed unchanged: an opaque token of URL-safe base64 letters "
+    "(A-Z, a-z, 0-9, `-`, `_`). Any other value, or one this service did not hand out, is a 422 at `query.cursor`."
+)
+
+
+def describe_cursors(document: dict[str, Any]) -> None:
+    """Give every `cursor` query parameter its format: the routes take a plain string and refuse, with a 422,
+    anything that is not a cursor of this service; the document says so, so that generated clients know."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "query" or parameter.get("name") != "cursor":
+                    continue
+                parameter["description"] = CURSOR_DESCRIPTION
+                schema = parameter.setdefault("schema", {})
+                schema["description"] = CURSOR_DESCRIPTION
+                for branch in schema.get("anyOf", [schema]):
+                    if branch.get("type") == "string":
+                        branch["pattern"] = CURSOR_PATTERN
+
+
 def install_openapi(app: FastAPI) -> None:
     """Build the document once, adding the contract models that routes reference by $ref."""
 
@@ -160,6 +184,7 @@ def install_openapi(app: FastAPI) -> None:
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         for name, definition in extra.get("$defs", {}).items():
             schemas.setdefault(name, definition)
+        describe_cursors(document)
         app.openapi_schema = document
         return document
 

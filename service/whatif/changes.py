@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from service.contract import (
     AllocationRequest,
@@ -107,8 +107,20 @@ class SetWinProbability(ContractModel):
     win_probability: float = Field(ge=0, le=1, allow_inf_nan=False)
 
 
+def _at_least_one_key(schema: dict[str, Any]) -> None:
+    """The server's rule for a patch, said in its schema so that generated clients know it: at least one key,
+    and at least one of them not null."""
+    schema["minProperties"] = 1
+    schema["anyOf"] = [
+        {"required": [key], "properties": {key: {"not": {"type": "null"}}}} for key in schema.get("properties", {})
+    ]
+
+
 class PolicyPatch(ContractModel):
-    """A partial policy: named keys replace the base's; per-grade maps are merged grade by grade."""
+    """A partial policy: named keys replace the base's; per-grade maps are merged grade by grade. It must set
+    at least one key to a value (an empty patch, or one of nulls only, is a 422: it would change nothing)."""
+
+    model_config = ConfigDict(json_schema_extra=_at_least_one_key)
 
     tiers: dict[Grade, list[UnitKind]] | None = None
     lead_units: dict[Grade, list[UnitKind]] | None = None

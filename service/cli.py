@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from service.admission import size_errors
 from service.contract import AllocationRequest, InvalidRequest, Plan, parse_request
 
 app = typer.Typer(
@@ -59,7 +60,11 @@ def write_text(path: Path, text: str) -> None:
 def load_request(path: Path) -> AllocationRequest:
     data = read_json(path)
     try:
-        return parse_request(data)
+        request = parse_request(data)
+        too_large = size_errors(request)
+        if too_large:
+            raise InvalidRequest(too_large)
+        return request
     except InvalidRequest as invalid:
         lines = [f"error: {path} is not a valid allocation request ({len(invalid.errors)} problem(s)):"]
         lines += [f"  {e.path or '(request)'}: {e.message}" for e in invalid.errors[:50]]

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, ValidationError
 
 from service import costing
+from service.admission import size_errors
 from service.contract import (
     AllocationRequest,
     BrokenRule,
@@ -257,6 +258,8 @@ def parse_recommendation_request(data: Any) -> RecommendationRequest:
         raise InvalidRequest(errors_from_pydantic(error)) from None
     errors = [FieldError(f"request.{e.path}", e.message, e.type) for e in semantic_errors(body.request)]
     errors.extend(_question_errors(body))
+    if not errors:
+        errors = size_errors(body.request, at="request.")
     if errors:
         raise InvalidRequest(errors)
     _locate(body)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 
+from service.admission import size_errors
 from service.contract import (
     AllocationRequest,
     ContractModel,
@@ -208,7 +209,11 @@ def parse_scenario(data: Any) -> ScenarioRequest:
         seen.add(variant.name)
     if errors:
         raise InvalidRequest(errors)
-    variant_requests(scenario)
+    too_large = size_errors(scenario.base, at="base.")
+    for i, changed in enumerate(variant_requests(scenario)):
+        too_large += [FieldError(f"variants[{i}]", e.message, e.type) for e in size_errors(changed)]
+    if too_large:
+        raise InvalidRequest(too_large)
     return scenario
 
 

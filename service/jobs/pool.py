@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 DEFAULT_TARGET = "service.planning:make_plan"
 _START_TIMEOUT_S = 120.0  # importing OR-Tools on a loaded machine
 _POLL_S = 0.2  # how often a waiting thread looks at the cancel token
+SOLVER_NICENESS = 5  # below the web process; the LNS bound thread lowers itself further (to 10)
 
 
 # "ready", "starting" (not yet), "cancelled" (while waiting), or why the process failed to start.
@@ -69,6 +70,13 @@ class Limits:
         """How long a job may run before its process is killed."""
         return max(time_limit_s * self.watchdog_factor, time_limit_s + self.watchdog_min_grace_s)
 
+    def cancel_s(self, time_limit_s: float) -> float:
+        """How long a cancelled job may take to hand in its best plan before its process is killed. Every
+        search phase stops within a poll, but a cancel during the compile still needs the compile, the
+        greedy plan and the plan's building, which service/admission.py keeps within half the time limit
+        for the requests it admits; killing sooner would lose the plan the cancel promises to keep."""
+        return max(self.cancel_grace_s, time_limit_s / 2)
+
 
 def load_target(target: str) -> Callable[..., Any]:
     module, _, name = target.partition(":")
@@ -88,6 +96,10 @@ def serve(connection: Connection, stop_flag: StopFlag, target: str, parent_pid: 
     """Main loop of a solver process: (job_id, request_json) in, ("plan"|"error", text) out."""
     # Ctrl-C reaches the whole process group; the parent decides when its children end.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Solves use every core they are given; the web process must still answer /healthz and small requests at
+    # once, so on a busy machine the scheduler serves it first (an idle core still goes to the solve).
+    with contextlib.suppress(OSError):
+        os.nice(SOLVER_NICENESS)
     threading.Thread(target=_orphan_guard, args=(parent_pid,), daemon=True, name="orphan-guard").start()
     from service.contract import AllocationRequest
 
@@ -227,7 +239,7 @@ class SolveWorker:
             now = time.monotonic()
             if cancel.is_set() and cancel_deadline == math.inf:
                 self._stop_flag.value = 1
-                cancel_deadline = now + self.limits.cancel_grace_s
+                cancel_deadline = now + self.limits.cancel_s(job.time_limit_s)
             if now >= deadline or now >= cancel_deadline:
                 elapsed = now - started
                 self._replace("watchdog" if now >= deadline else "ignored cancel")
@@ -237,7 +249,7 @@ class SolveWorker:
                         f"{job.time_limit_s:g} s by more than half"
                     )
                 else:
-                    grace = self.limits.cancel_grace_s
+                    grace = self.limits.cancel_s(job.time_limit_s)
                     detail = f"the solve did not stop within {grace:g} s of the cancel and was ended"
                 return SolveOutcome(None, detail, elapsed)
             timeout = min(deadline, cancel_deadline, now + _POLL_S) - now

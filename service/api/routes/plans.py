@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from service.api.body import validated
+from service.admission import size_errors
+from service.api.body import off_the_loop, validated
 from service.api.deps import RunnerDep, SessionDep, SettingsDep, TenantDep
 from service.api.errors import Conflict, NotFound, SolveFailed, ValidationFailed
 from service.api.openapi import LOCATION_HEADER, allocation_request_body, json_response, problems, schema_ref
@@ -37,8 +37,13 @@ def location(plan_id: str) -> str:
 
 
 def parse_body(body: bytes, content_type: str | None) -> AllocationRequest:
-    """Raw body -> validated request, or the problem that says what is wrong with it."""
-    return validated(parse_request, body, content_type)
+    """Raw body -> validated request, or the problem that says what is wrong with it (including a size
+    its time limit cannot serve: service/admission.py)."""
+    allocation = validated(parse_request, body, content_type)
+    too_large = size_errors(allocation)
+    if too_large:
+        raise ValidationFailed(too_large)
+    return allocation
 
 
 def state_response(view: JobView, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -75,7 +80,7 @@ async def create_plan(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     body = await request.body()
-    allocation = await run_in_threadpool(parse_body, body, request.headers.get("content-type"))
+    allocation = await off_the_loop(parse_body, body, request.headers.get("content-type"))
     submission = await runner.submit(tenant, allocation, idempotency_key)
     headers = {"Location": location(submission.job_id)}
     if submission.replayed:

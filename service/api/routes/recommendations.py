@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.api.body import validated
+from service.api.body import off_the_loop, validated
 from service.api.deps import RunnerDep, TenantDep
 from service.api.openapi import json_body, json_response, problems
 from service.jobs.pool_executor import PoolPlanExecutor
@@ -68,8 +68,8 @@ router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
 )
 async def recommend(request: Request, runner: RunnerDep, tenant: TenantDep) -> Response:
     body = await request.body()
-    question = await run_in_threadpool(
-        validated, parse_recommendation_request, body, request.headers.get("content-type")
+    question = await off_the_loop(
+        partial(validated, parse_recommendation_request), body, request.headers.get("content-type")
     )
     async with runner.transient_group(tenant):
         pool = PoolPlanExecutor(runner, asyncio.get_running_loop())

@@ -8,9 +8,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from service.api.body import json_document, reject_coerced_scalars
+from service.api.body import json_document, off_the_loop, reject_coerced_scalars
 from service.api.deps import ScenariosDep, SettingsDep, TenantDep
 from service.api.errors import NotFound, SolveFailed, ValidationFailed
 from service.api.openapi import json_body, json_response, problems
@@ -172,7 +171,7 @@ async def create_scenario(
     mode: Annotated[Mode, Query(description="`sync` waits for the comparison; `async` answers at once.")] = "sync",
 ) -> Response:
     body = await request.body()
-    scenario = await run_in_threadpool(parse_body, body, request.headers.get("content-type"))
+    scenario = await off_the_loop(parse_body, body, request.headers.get("content-type"))
     view = await scenarios.submit(tenant, scenario)
     headers = {"Location": location(view.id)}
     if mode == "async":

@@ -260,7 +260,8 @@ def test_a_solve_killed_after_ignoring_its_cancel_says_cancelled_in_the_list_and
     make_client: ClientFactory, misbehaving_pool: SolvePool
 ) -> None:
     client = make_client(pool=misbehaving_pool)
-    plan_id = submit(client, small_request(time_limit_s=60, seed=fake_planner.HANG_SEED))
+    # A cancelled solve has max(cancel_grace_s, time_limit_s / 2) to hand in its plan before it is killed.
+    plan_id = submit(client, small_request(time_limit_s=8, seed=fake_planner.HANG_SEED))
     wait_for_status(client, plan_id, is_running, timeout_s=45)
     assert client.delete(f"/v1/plans/{plan_id}").status_code in (200, 202)
     assert_ended_by_a_cancel(client, plan_id, "cancelled")

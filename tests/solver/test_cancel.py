@@ -1,0 +1,87 @@
+"""A cancel stops every phase of a solve at once and keeps the best plan found so far: the LP relaxation
+(its process is killed), the large-neighbourhood search's step and bound search, and the model's building,
+after which the greedy plan answers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from service.contract import AllocationRequest
+from service.instances import generate
+from service.planning import make_plan
+from service.solver.greedy import greedy
+from service.solver.problem import compile_problem
+from service.solver.relaxation import LpRelaxation
+from service.solver.solve import SolveParams, evaluate, solve
+
+
+def lp_is_running() -> bool:
+    """Whether this process has a child solving the LP relaxation (service/solver/lp_process.py)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == os.getpid() and b"lp_process.py" in command:
+            return True
+    return False
+
+
+def l_request(time_limit_s: float = 30.0) -> AllocationRequest:
+    document = generate("L", 0)
+    document["options"] = {"time_limit_s": time_limit_s}
+    return AllocationRequest.model_validate(document)
+
+
+def test_a_stopped_lp_relaxation_is_killed_not_waited_for() -> None:
+    lp = LpRelaxation(compile_problem(l_request()))
+    outcome: list[object] = []
+    solving = threading.Thread(target=lambda: outcome.append(lp.solve(60.0)))
+    solving.start()
+    while lp._process is None:  # the LP's process has started
+        time.sleep(0.01)
+    lp.stop()
+    solving.join(60.0)
+    assert outcome == [None]
+    assert lp._process.returncode == -signal.SIGKILL
+
+
+def test_a_cancel_during_the_lp_keeps_the_search_s_plan_without_waiting_for_the_lp() -> None:
+    # Stopped while the LP (about 5 s at L) is being solved: the answer comes from the search at once, not
+    # when the LP ends. Measured against the LP's own time in the same run, not the clock.
+    request = l_request()
+    problem = compile_problem(request)
+    lp_started = time.perf_counter()
+    assert LpRelaxation(problem).solve(60.0) is not None
+    lp_seconds = time.perf_counter() - lp_started
+    stopped_at: list[float] = []
+
+    def should_stop() -> bool:
+        if not stopped_at:
+            if not lp_is_running():
+                return False
+            time.sleep(0.2)  # well into the LP's solve
+            stopped_at.append(time.perf_counter())
+        return True
+
+    result = solve(problem, SolveParams(time_limit_s=30.0), should_stop=should_stop)
+    answered_after = time.perf_counter() - stopped_at[0]
+    assert result.status == "feasible"
+    assert result.stopped
+    assert result.covered_value >= evaluate(problem, greedy(problem))[0]  # type: ignore[arg-type]
+    assert answered_after < lp_seconds / 2
+
+
+def test_a_cancel_before_the_model_is_built_keeps_the_greedy_plan() -> None:
+    plan = make_plan(l_request(), should_stop=lambda: True)
+    assert plan.status == "feasible"
+    assert plan.solver.name == "cp-sat (greedy plan)"
+    assert plan.solver.levels == []  # no model was built
+    assert plan.kpis.covered_value > 0

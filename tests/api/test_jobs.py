@@ -272,3 +272,28 @@ def test_a_solve_killed_after_ignoring_its_cancel_says_cancelled_in_the_list_and
     failed = submit(client, small_request(seed=fake_planner.CRASH_SEED))
     listed, view = listed_and_viewed(client, failed)
     assert (listed["status"], listed["cancelled"]) == (view["status"], view["cancelled"]) == ("failed", False)
+
+
+def test_an_early_cancel_of_a_large_solve_keeps_a_plan(make_client: ClientFactory) -> None:
+    # The defect report: an L request cancelled 5-6 s in ended `cancelled` with no plan, because the LP
+    # relaxation (about 5 s at L) could not be stopped and the process was killed after the 3 s grace.
+    from service.instances import generate
+
+    pool = SolvePool(1, limits=Limits())  # the service's own grace, not the test suite's longer one
+    pool.start()
+    try:
+        client = make_client(pool=pool)
+        request = generate("L", 0)
+        request["options"] = {"time_limit_s": 30}
+        plan_id = submit(client, request)
+        wait_for_status(client, plan_id, is_running, timeout_s=120)
+        time.sleep(2.0)  # compiled, greedy plan made, the LP relaxation under way
+        assert client.delete(f"/v1/plans/{plan_id}").status_code in (200, 202)
+        listed, view = listed_and_viewed(client, plan_id)
+        assert view["status"] == "feasible", view
+        assert view["cancelled"] is True
+        assert view["kpis"]["covered_value"] > 0
+        assert listed["status"] == "feasible"
+        assert check_plan(request, view).violations == []
+    finally:
+        pool.stop()

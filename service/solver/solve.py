@@ -7,10 +7,11 @@ weights mix the levels, so no amount of cost can ever buy back a cent of covered
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version as _package_version
 from typing import Any, Literal
@@ -188,7 +189,24 @@ class _Levels:
         self.stopped = False
         self.progress: list[tuple[float, float]] = []
 
-    def _solver(self, time_limit: float) -> cp_model.CpSolver:
+    @contextlib.contextmanager
+    def watching(self, solver: cp_model.CpSolver) -> Iterator[None]:
+        """While in the block, a cancel (should_stop) stops `solver`'s search and marks the result stopped."""
+        if self.should_stop is None:
+            yield
+            return
+        done = threading.Event()
+        stopped: list[bool] = []
+        watcher = threading.Thread(target=_stop_watch, args=(solver, self.should_stop, done, stopped), daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
+            self.stopped = self.stopped or bool(stopped)
+
+    def solver(self, time_limit: float) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
         parameters = solver.parameters
         parameters.num_workers = self.workers
@@ -225,20 +243,11 @@ class _Levels:
         self.model.clear_hints()  # type: ignore[no-untyped-call]
         if hint is not None:
             add_solution_hint(self.model, self.problem, self.vars, hint)
-        solver = self._solver(time_limit)
+        solver = self.solver(time_limit)
         started = time.perf_counter()
         recorder = _Recorder(started, hook)
-        done = threading.Event()
-        stopped: list[bool] = []
-        watcher = None
-        if self.should_stop is not None:
-            watcher = threading.Thread(target=_stop_watch, args=(solver, self.should_stop, done, stopped), daemon=True)
-            watcher.start()
-        status = solver.solve(self.model, recorder)
-        done.set()
-        if watcher is not None:
-            watcher.join()
-        self.stopped = self.stopped or bool(stopped)
+        with self.watching(solver):
+            status = solver.solve(self.model, recorder)
         if name == "covered_value":
             self.progress.extend(recorder.points)
         wall_ms = round((time.perf_counter() - started) * 1000)
@@ -333,8 +342,9 @@ class _Levels:
         chosen = set(solution.assigned)
         for p, var in enumerate(self.vars.assign):
             restricted.add_hint(var, p in chosen)
-        solver = self._solver(time_limit)
-        status = solver.solve(restricted)
+        solver = self.solver(time_limit)
+        with self.watching(solver):
+            status = solver.solve(restricted)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         return Solution(
@@ -521,8 +531,9 @@ def solve(
         levels.fix(cost_terms(problem, levels.vars), at_most=evaluate(problem, solution)[2])
         # Equal-cost swaps first, searched among the people the plan and the warm start disagree on
         # (tie_break.py): the whole-model search can run out of time before it finds them.
-        step = levels._solver(levels.budget(0.25, deterministic_share=0.05))
-        solution = closest_to_warm_start(problem, levels.model, levels.vars, solution, step)
+        step = levels.solver(levels.budget(0.25, deterministic_share=0.05))
+        with levels.watching(step):
+            solution = closest_to_warm_start(problem, levels.model, levels.vars, solution, step)
         warm_terms = kept_warm_start_terms(problem, levels.vars)
         limit = levels.budget(1.0, deterministic_share=0.25)
         if use_lns and not problem.pinned_pairs:

@@ -25,7 +25,8 @@ from service.planning import make_greedy_plan, make_plan
 from service.solver.greedy import greedy
 from service.solver.problem import compile_problem
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "small-request.json"
+# The contract's example request, as the service ships it for its OpenAPI examples.
+EXAMPLE = Path(__file__).resolve().parents[1] / "service" / "api" / "examples" / "small-request.json"
 
 
 def copies(staff: int, deals: int, time_limit_s: float = 10.0) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.generator import Size
 from benchmarks.harness import (
     RESULTS_DIR,
     Json,
@@ -29,7 +30,6 @@ from benchmarks.harness import (
     write_results,
 )
 from benchmarks.solve_bench import run_cpsat
-from service.instances import Size
 
 
 def run(size: Size, seeds: Sequence[int], time_limit_s: float, out_dir: Path, label: str | None) -> str:

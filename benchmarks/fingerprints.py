@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmarks.generator import generate
 from service.contract import AllocationRequest, Plan
-from service.instances import generate
 from service.planning import make_plan
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fingerprints.json"

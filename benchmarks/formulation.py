@@ -33,6 +33,7 @@ from unittest import mock
 
 from ortools.sat.python import cp_model
 
+from benchmarks.generator import Size
 from benchmarks.harness import (
     RESULTS_DIR,
     Instance,
@@ -49,7 +50,6 @@ from benchmarks.harness import (
     write_results,
 )
 from benchmarks.peers import highs_child
-from service.instances import Size
 from service.solver import lns
 from service.solver import solve as engine
 from service.solver.greedy import warm_start

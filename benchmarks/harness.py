@@ -15,8 +15,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, cast
 
+from benchmarks.generator import SIZE_PROFILES, SIZES, Size, generate
 from service.contract import AllocationRequest, parse_request
-from service.instances import SIZE_PROFILES, SIZES, Size, generate
 from service.solver.problem import Problem, compile_problem
 
 Json = dict[str, Any]

@@ -33,6 +33,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model
 
+from benchmarks.generator import Size
 from benchmarks.harness import (
     RESULTS_DIR,
     Instance,
@@ -46,7 +47,6 @@ from benchmarks.harness import (
     seeds_for,
     write_results,
 )
-from service.instances import Size
 from service.solver.greedy import Solution, greedy
 from service.solver.model import Variables, build_model, covered_value_terms
 from service.solver.problem import Problem

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.generator import Size
 from benchmarks.harness import (
     RESULTS_DIR,
     Instance,
@@ -42,7 +43,6 @@ from benchmarks.harness import (
     write_results,
 )
 from benchmarks.solve_bench import run_cpsat
-from service.instances import Size
 from service.solver.greedy import Solution, greedy
 from service.solver.solve import evaluate
 

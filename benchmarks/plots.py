@@ -18,8 +18,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
+from benchmarks.generator import SIZES
 from benchmarks.harness import RESULTS_DIR, Json
-from service.instances import SIZES
 
 SMALL = "POST /v1/plans [small, sync]"
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.generator import Size
 from benchmarks.harness import (
     RESULTS_DIR,
     Instance,
@@ -30,7 +31,6 @@ from benchmarks.harness import (
     summary,
     write_results,
 )
-from service.instances import Size
 from service.planning import build_plan
 from service.solver.solve import Result, SolveParams, solve
 

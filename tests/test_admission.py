@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.admission import copies
+from benchmarks.generator import generate
 from service.admission import MAX_QUALIFIED_PAIRS, measure, served_pairs, size_errors
 from service.contract import AllocationRequest
-from service.instances import generate
 from service.planning import make_plan
 from service.solver.problem import compile_problem
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from benchmarks.generator import SIZES, STAGES, Size, Stage, contention, generate, market, to_json
+from benchmarks.generator.cli import main
 from service.contract import AllocationRequest, Demand, Opportunity, Staff, is_qualified, may_lead, parse_request
-from service.instances import SIZES, STAGES, Size, Stage, contention, generate, main, market, to_json
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SCENARIO_FILES: dict[Stage, str] = {
@@ -188,7 +189,7 @@ def test_market_stage_is_valid_and_reproducible(stage: Stage) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_scenario_file_is_what_the_generator_produces(stage: Stage) -> None:
     text = (SCENARIOS / SCENARIO_FILES[stage]).read_text(encoding="utf-8")
-    assert text == to_json(market(stage)), f"regenerate: python -m service.instances {stage} -o scenarios/..."
+    assert text == to_json(market(stage)), f"regenerate: python -m benchmarks.generator {stage} -o scenarios/..."
 
 
 def test_market_sizes_and_contention_differ_by_stage() -> None:

@@ -214,7 +214,7 @@ class AsyncJobUser(TimetabledUser):
     interval_s = CONFIG.user_interval(CONFIG.async_users, CONFIG.async_per_min / 60)
 
     def on_start(self) -> None:
-        from service.instances import generate  # only this user needs the generator
+        from benchmarks.generator import generate  # only this user needs the generator
 
         self.body = generate(CONFIG.async_size, CONFIG.async_seed)  # type: ignore[arg-type]
         self.body.setdefault("options", {})["time_limit_s"] = CONFIG.async_time_limit_s

@@ -5,7 +5,8 @@ compare.py   compare(base, base_plan, variant, variant_plan) -> Comparison: KPI 
 run.py       run_scenario(scenario) -> ScenarioResult (variants warm-started from the base plan);
              solve_variant(request_json) -> plan_json for a pool
 report.py    the comparison as text (the CLI's `scenario` command)
-presets.py   writes the director's scenario files scenarios/whatif-*.json from the fast-growth market
+
+The director's what-if files scenarios/whatif-*.json are written by benchmarks/generator/presets.py.
 """
 
 from service.whatif.changes import (

@@ -277,7 +277,7 @@ def test_a_solve_killed_after_ignoring_its_cancel_says_cancelled_in_the_list_and
 def test_an_early_cancel_of_a_large_solve_keeps_a_plan(make_client: ClientFactory) -> None:
     # The defect report: an L request cancelled 5-6 s in ended `cancelled` with no plan, because the LP
     # relaxation (about 5 s at L) could not be stopped and the process was killed after the 3 s grace.
-    from service.instances import generate
+    from benchmarks.generator import generate
 
     pool = SolvePool(1, limits=Limits())  # the service's own grace, not the test suite's longer one
     pool.start()

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from service.instances import generate
+from benchmarks.generator import generate
 
 T = TypeVar("T")
 

@@ -10,8 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks.generator import generate
 from service.contract import AllocationRequest
-from service.instances import generate
 from service.planning import make_plan
 from service.solver.greedy import greedy
 from service.solver.problem import compile_problem

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from benchmarks.generator import generate
 from service.cli import app
 from service.contract import parse_request
-from service.instances import generate
 from service.planning import make_greedy_plan, make_plan
 from service.solver.problem import compile_problem
 from service.solver.solve import SolveParams, solve

@@ -5,7 +5,7 @@ file can be sent as it is. Who to hire, who leads most, which deal to regrade an
 are chosen from the base request's own optimal plan, so the files stay meaningful when the market
 generator changes. Regenerate with:
 
-    uv run python -m service.whatif.presets -o scenarios/
+    uv run python -m benchmarks.generator.presets -o scenarios/
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.generator.build import market
+from benchmarks.generator.jsonfile import to_json
 from service import costing
 from service.contract import AllocationRequest, Plan, parse_request
-from service.instances import market, to_json
 from service.planning import make_plan
 from service.whatif.changes import SetBudget, apply_changes, parse_scenario
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 UnitKind = Literal["delivery_center", "local_office", "hotline"]
 Grade = Literal["A", "B", "C", "D", "E"]
@@ -23,9 +34,31 @@ MAX_WEEKS = 104
 MAX_HEADCOUNT = 50
 MAX_TIME_LIMIT_S = 600.0
 
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool | str | bytes):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, str | dt.date):
+        return value
+    raise PydanticCustomError("date_type", "Input should be a valid date in the format YYYY-MM-DD")
+
+
+# Request models are strict (RequestModel): `false` or "5" for a number, 0 or "yes" for a boolean are refused
+# with their paths, as the schema says. Two JSON types need a rule of their own. An integer may be sent as
+# 4.0, which JSON Schema counts as an integer too (a fraction is still refused), but not as true or "4".
+# A date is a "YYYY-MM-DD" string (strict mode would take only a date object from Python callers), never a
+# number of seconds. Their constraints come before the validator, or the schema loses minimum/maximum.
+_WHOLE_NUMBER = (Strict(False), BeforeValidator(_whole_number))
+Integer = Annotated[int, *_WHOLE_NUMBER]
+IsoDate = Annotated[dt.date, Strict(False), BeforeValidator(_date_text)]
+
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 FreeText = Annotated[str, Field(max_length=500)]
-Level = Annotated[int, Field(ge=1, le=5)]
+Level = Annotated[int, Field(ge=1, le=5), *_WHOLE_NUMBER]
 Hours = Annotated[float, Field(ge=0, le=168, allow_inf_nan=False)]
 Money = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
 
@@ -36,21 +69,27 @@ class ContractModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+class RequestModel(ContractModel):
+    """Base of the models a client sends: strict JSON types (see Integer and IsoDate for the two exceptions)."""
+
+    model_config = ConfigDict(strict=True)
+
+
 # --------------------------------------------------------------------------- request
 
 
-class Horizon(ContractModel):
-    start: dt.date
-    weeks: int = Field(ge=1, le=MAX_WEEKS)
+class Horizon(RequestModel):
+    start: IsoDate
+    weeks: Integer = Field(ge=1, le=MAX_WEEKS)
 
 
-class Unit(ContractModel):
+class Unit(RequestModel):
     kind: UnitKind
     id: Id
     region: Id
 
 
-class Staff(ContractModel):
+class Staff(RequestModel):
     id: Id
     name: FreeText = ""
     role: FreeText = ""
@@ -61,7 +100,7 @@ class Staff(ContractModel):
         description="Hours available per week: one number for every week, or one per horizon week."
     )
     can_lead: bool = False
-    max_opportunities: int | None = Field(default=None, ge=0)
+    max_opportunities: Annotated[int, Field(ge=0), *_WHOLE_NUMBER] | None = None
 
     def capacity(self, week: int) -> float:
         """Hours this person can give in `week` (0-based)."""
@@ -70,23 +109,23 @@ class Staff(ContractModel):
         return self.capacity_hours
 
 
-class Demand(ContractModel):
+class Demand(RequestModel):
     id: Id
     skill: Annotated[str, Field(min_length=1, max_length=200)]
     min_level: Level
     hours_per_week: Annotated[float, Field(gt=0, le=168, allow_inf_nan=False)]
-    start_week: int = Field(ge=0)
-    end_week: int = Field(ge=0)
-    headcount: int = Field(default=1, ge=1, le=MAX_HEADCOUNT)
+    start_week: Integer = Field(ge=0)
+    end_week: Integer = Field(ge=0)
+    headcount: Integer = Field(default=1, ge=1, le=MAX_HEADCOUNT)
     remote_ok: bool = False
 
 
-class Pin(ContractModel):
+class Pin(RequestModel):
     demand_id: Id
     staff_id: Id
 
 
-class Opportunity(ContractModel):
+class Opportunity(RequestModel):
     id: Id
     name: FreeText = ""
     customer: FreeText = ""
@@ -134,7 +173,7 @@ def _default_budget_ratio() -> dict[Grade, float]:
 NonNegative = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 
 
-class Policy(ContractModel):
+class Policy(RequestModel):
     """Dispatch and costing policy. Every key is optional; a partial per-grade map keeps the
     defaults of the grades it does not name."""
 
@@ -166,7 +205,7 @@ class Policy(ContractModel):
         return {**_default_budget_ratio(), **value}
 
 
-class PlannedAssignment(ContractModel):
+class PlannedAssignment(RequestModel):
     """One assignment of an earlier plan, used to keep changes small."""
 
     opportunity_id: Id
@@ -174,14 +213,14 @@ class PlannedAssignment(ContractModel):
     staff_id: Id
 
 
-class LeadChoice(ContractModel):
+class LeadChoice(RequestModel):
     """The lead of one opportunity in an earlier plan."""
 
     opportunity_id: Id
     staff_id: Id
 
 
-class WarmStart(ContractModel):
+class WarmStart(RequestModel):
     """A plan to start from (an extension of the contract; scenario variants get their base plan here).
 
     It changes no objective level: the solver uses it as its first hint and, among the plans equal on all
@@ -194,13 +233,13 @@ class WarmStart(ContractModel):
     leads: list[LeadChoice] = Field(default_factory=list, max_length=MAX_OPPORTUNITIES)
 
 
-class Options(ContractModel):
+class Options(RequestModel):
     time_limit_s: float = Field(default=10.0, gt=0, le=MAX_TIME_LIMIT_S, allow_inf_nan=False)
     deterministic: bool = False
-    num_workers: int | None = Field(
-        default=None, ge=1, le=16, description="CP-SAT workers; by default chosen from the instance size."
+    num_workers: Annotated[int, Field(ge=1, le=16), *_WHOLE_NUMBER] | None = Field(
+        default=None, description="CP-SAT workers; by default chosen from the instance size."
     )
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    seed: Integer = Field(default=0, ge=0, le=2**31 - 1)
     warm_start: WarmStart | None = Field(
         default=None,
         description="A plan to start from, e.g. a scenario's base plan: a hint and the final tie-break "
@@ -208,7 +247,7 @@ class Options(ContractModel):
     )
 
 
-class AllocationRequest(ContractModel):
+class AllocationRequest(RequestModel):
     horizon: Horizon
     staff: list[Staff] = Field(max_length=MAX_STAFF)
     opportunities: list[Opportunity] = Field(max_length=MAX_OPPORTUNITIES)
@@ -221,6 +260,12 @@ class AllocationRequest(ContractModel):
         "naming anything else is a 422 at `previous_plan[i].staff_id` / `.opportunity_id` / `.demand_id`.",
     )
     options: Options = Field(default_factory=Options)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _cross_field_rules(cls, data: Any, handler: ModelWrapValidatorHandler[AllocationRequest]) -> AllocationRequest:
+        """The rules across fields (request_rules), in the same pass as the fields: every error in one answer."""
+        return validate_with_rules(data, handler, request_rules)
 
 
 # --------------------------------------------------------------------------- plan
@@ -394,18 +439,33 @@ def errors_from_pydantic(error: ValidationError, prefix: Sequence[str | int] = (
         if detail["type"] == "model_type":
             message = "must be a JSON object"
         found.append(FieldError(format_path([*prefix, *loc]), message, detail["type"]))
-    # A field typed as a union (capacity_hours: number or list) fails once per member; when one member's
-    # error is about the value, the others' "wrong type" errors only confuse.
+    # A field typed as a union (capacity_hours: number or list) fails once per member. When one member's error
+    # is about the value (or about an item: `capacity_hours[2]`), the others' "wrong type" errors only confuse;
+    # when every member refuses the type, one error says what would do: "a valid number or a valid list".
     by_path: dict[str, list[FieldError]] = {}
     for item in found:
         by_path.setdefault(item.path, []).append(item)
+    above_others = {item.path[:end] for item in found for end, char in enumerate(item.path) if char in "[."}
     kept: list[FieldError] = []
     for item in found:
-        siblings = by_path[item.path]
-        if item.type.endswith("_type") and any(not other.type.endswith("_type") for other in siblings):
+        if not item.type.endswith("_type"):
+            kept.append(item)
             continue
-        kept.append(item)
+        siblings = by_path[item.path]
+        if item.path in above_others or any(not other.type.endswith("_type") for other in siblings):
+            continue
+        if item is siblings[0]:
+            kept.append(_either(siblings))
     return kept
+
+
+def _either(type_errors: list[FieldError]) -> FieldError:
+    """One error for a value that no member of a union accepts."""
+    first, *others = type_errors
+    wanted = [e.message.removeprefix("Input should be ") for e in others if e.message.startswith("Input should be ")]
+    if not wanted or not first.message.startswith("Input should be "):
+        return first
+    return FieldError(first.path, " or ".join([first.message, *wanted]), first.type)
 
 
 def _is_union_tag(part: str) -> bool:
@@ -443,129 +503,281 @@ def may_lead(staff: Staff, opportunity: Opportunity, policy: Policy) -> bool:
     return staff.can_lead and staff.unit.kind in policy.lead_units[opportunity.grade]
 
 
-def semantic_errors(request: AllocationRequest) -> list[FieldError]:
-    """Cross-field checks that a schema cannot express; an empty list means the request is valid."""
-    errors: list[FieldError] = []
-    weeks = request.horizon.weeks
-    staff_by_id: dict[str, Staff] = {}
-    for i, person in enumerate(request.staff):
-        if person.id in staff_by_id:
-            errors.append(FieldError(f"staff[{i}].id", f"duplicate staff id {person.id!r}", "duplicate_id"))
-        staff_by_id.setdefault(person.id, person)
-        if isinstance(person.capacity_hours, list) and len(person.capacity_hours) != weeks:
-            errors.append(
-                FieldError(
-                    f"staff[{i}].capacity_hours",
-                    f"has {len(person.capacity_hours)} weeks, the horizon has {weeks}",
+# --------------------------------------------------------------------------- cross-field rules
+
+Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RuleBreak:
+    """A rule across fields that a request breaks at `loc`; `kind` is its error type (`duplicate_id`...)."""
+
+    loc: Loc
+    message: str
+    kind: str = "value_error"
+
+    def field_error(self, prefix: Loc = ()) -> FieldError:
+        return FieldError(format_path((*prefix, *self.loc)), self.message, self.kind)
+
+
+def validate_with_rules(data: Any, handler: Callable[[Any], M], rules: Callable[[M | None, Any], list[RuleBreak]]) -> M:
+    """The body of a wrap model validator: the fields by `handler`, then `rules(model, data)`, every error in one
+    ValidationError. When a field is invalid the rules still run, as `rules(None, data)` on the data as sent
+    (they check what they can of it), so that a client gets every error in one answer, not one round each."""
+    try:
+        value = handler(data)
+    except ValidationError as error:
+        broken = rules(None, data)
+        if not broken:
+            raise
+        raise _validation_error(error.title, [*_line_errors(error), *_rule_line_errors(broken)]) from None
+    broken = rules(value, data)
+    if broken:
+        raise _validation_error(type(value).__name__, _rule_line_errors(broken))
+    return value
+
+
+def _line_errors(error: ValidationError) -> list[InitErrorDetails]:
+    # Kept as they were reported (type, message, location), whichever validator raised them.
+    return [
+        InitErrorDetails(type=PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"])
+        for e in error.errors(include_url=False)
+    ]
+
+
+def _rule_line_errors(broken: Sequence[RuleBreak]) -> list[InitErrorDetails]:
+    return [InitErrorDetails(type=PydanticCustomError(b.kind, b.message), loc=b.loc, input=None) for b in broken]
+
+
+def _validation_error(title: str, details: list[InitErrorDetails]) -> ValidationError:
+    return ValidationError.from_exception_data(title, details)
+
+
+def _sent_id(item: Any) -> str | None:
+    """The `id` of a list entry as sent, if it is a string (whether or not the entry is valid)."""
+    value = item.get("id") if isinstance(item, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _valid(model: type[M], data: Any) -> M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What the cross-field rules read: a whole valid request, or the valid parts of an invalid one.
+
+    An entry that is invalid is None (lists keep their places, so that paths keep their indexes), but the ids
+    it was sent with still count as known, so that a pin on a person with a bad field is not also called an
+    unknown id. An id set is None when some entry's id could not be read: no reference is called unknown then.
+    """
+
+    weeks: int | None
+    policy: Policy | None
+    staff: list[tuple[str | None, Staff | None]]
+    staff_ids: frozenset[str] | None
+    opportunities: list[tuple[str | None, Opportunity | None]]
+    demand_ids: dict[str, frozenset[str] | None] | None  # by opportunity id
+    previous_plan: list[PlannedAssignment | None]
+
+    @classmethod
+    def of(cls, request: AllocationRequest) -> _Parts:
+        demand_ids: dict[str, frozenset[str] | None] = {}
+        for opportunity in request.opportunities:
+            demand_ids.setdefault(opportunity.id, frozenset(d.id for d in opportunity.demands))
+        return cls(
+            weeks=request.horizon.weeks,
+            policy=request.policy,
+            staff=[(person.id, person) for person in request.staff],
+            staff_ids=frozenset(person.id for person in request.staff),
+            opportunities=[(opportunity.id, opportunity) for opportunity in request.opportunities],
+            demand_ids=demand_ids,
+            previous_plan=list(request.previous_plan),
+        )
+
+    @classmethod
+    def sent(cls, data: Any) -> _Parts:
+        if not isinstance(data, dict):
+            return cls(None, None, [], None, [], None, [])
+        horizon = _valid(Horizon, data.get("horizon"))
+        policy = _valid(Policy, data["policy"]) if "policy" in data else Policy()
+        staff_sent = data.get("staff")
+        staff = [(_sent_id(item), _valid(Staff, item)) for item in staff_sent] if isinstance(staff_sent, list) else []
+        staff_ids = None
+        if isinstance(staff_sent, list) and all(staff_id is not None for staff_id, _ in staff):
+            staff_ids = frozenset(staff_id for staff_id, _ in staff if staff_id is not None)
+        opportunities_sent = data.get("opportunities")
+        opportunities: list[tuple[str | None, Opportunity | None]] = []
+        demand_ids: dict[str, frozenset[str] | None] | None = None
+        if isinstance(opportunities_sent, list):
+            opportunities = [(_sent_id(item), _valid(Opportunity, item)) for item in opportunities_sent]
+            demand_ids = {}
+            for item, (opportunity_id, _) in zip(opportunities_sent, opportunities, strict=True):
+                if opportunity_id is None:
+                    demand_ids = None
+                    break
+                demands = item.get("demands")
+                ids = [_sent_id(demand) for demand in demands] if isinstance(demands, list) else [None]
+                known = None if None in ids else frozenset(i for i in ids if i is not None)
+                demand_ids.setdefault(opportunity_id, known)
+        planned = data.get("previous_plan", [])
+        return cls(
+            weeks=horizon.weeks if horizon is not None else None,
+            policy=policy,
+            staff=staff,
+            staff_ids=staff_ids,
+            opportunities=opportunities,
+            demand_ids=demand_ids,
+            previous_plan=[_valid(PlannedAssignment, p) for p in planned] if isinstance(planned, list) else [],
+        )
+
+
+def request_rules(request: AllocationRequest | None, data: Any) -> list[RuleBreak]:
+    """The rules across fields of an allocation request that a schema cannot state: ids unique and known,
+    weeks within the horizon, pins that H1, H2 and H9 allow, leads that H5 and H9 allow."""
+    parts = _Parts.of(request) if request is not None else _Parts.sent(data)
+    found: list[RuleBreak] = []
+    weeks = parts.weeks
+    people: dict[str, Staff | None] = {}
+    for i, (staff_id, person) in enumerate(parts.staff):
+        if staff_id is not None:
+            if staff_id in people:
+                found.append(RuleBreak(("staff", i, "id"), f"duplicate staff id {staff_id!r}", "duplicate_id"))
+            people.setdefault(staff_id, person)
+        capacity = person.capacity_hours if person is not None else None
+        if isinstance(capacity, list) and weeks is not None and len(capacity) != weeks:
+            found.append(
+                RuleBreak(
+                    ("staff", i, "capacity_hours"),
+                    f"has {len(capacity)} weeks, the horizon has {weeks}",
                     "length_mismatch",
                 )
             )
 
+    def unknown_person(staff_id: str) -> bool:
+        return parts.staff_ids is not None and staff_id not in parts.staff_ids
+
     seen_opportunities: set[str] = set()
-    demand_ids: dict[str, set[str]] = {}
-    for i, opportunity in enumerate(request.opportunities):
-        where = f"opportunities[{i}]"
-        if opportunity.id in seen_opportunities:
-            errors.append(FieldError(f"{where}.id", f"duplicate opportunity id {opportunity.id!r}", "duplicate_id"))
-        seen_opportunities.add(opportunity.id)
-        ids: set[str] = set()
-        for j, demand in enumerate(opportunity.demands):
-            at = f"{where}.demands[{j}]"
-            if demand.id in ids:
-                errors.append(FieldError(f"{at}.id", f"duplicate demand id {demand.id!r}", "duplicate_id"))
-            ids.add(demand.id)
-            if demand.start_week >= weeks:
-                errors.append(
-                    FieldError(f"{at}.start_week", f"week {demand.start_week} is outside the horizon 0..{weeks - 1}")
-                )
-            if demand.end_week >= weeks:
-                errors.append(
-                    FieldError(f"{at}.end_week", f"week {demand.end_week} is outside the horizon 0..{weeks - 1}")
-                )
-            if demand.start_week > demand.end_week:
-                errors.append(
-                    FieldError(
-                        f"{at}.end_week",
-                        f"end_week {demand.end_week} is before start_week {demand.start_week}",
-                    )
-                )
-        demand_ids.setdefault(opportunity.id, ids)
-        demands = {d.id: d for d in opportunity.demands}
+    for i, (opportunity_id, opportunity) in enumerate(parts.opportunities):
+        where: Loc = ("opportunities", i)
+        if opportunity_id is not None:
+            if opportunity_id in seen_opportunities:
+                found.append(RuleBreak((*where, "id"), f"duplicate opportunity id {opportunity_id!r}", "duplicate_id"))
+            seen_opportunities.add(opportunity_id)
+        if opportunity is not None:
+            found += _opportunity_rules(where, opportunity, weeks, people, unknown_person, parts.policy)
 
-        for j, staff_id in enumerate(opportunity.excluded_staff):
-            if staff_id not in staff_by_id:
-                errors.append(
-                    FieldError(f"{where}.excluded_staff[{j}]", f"unknown staff id {staff_id!r}", "unknown_id")
-                )
-
-        for j, pin in enumerate(opportunity.pinned):
-            at = f"{where}.pinned[{j}]"
-            pinned_demand = demands.get(pin.demand_id)
-            pinned_person = staff_by_id.get(pin.staff_id)
-            if pinned_demand is None:
-                errors.append(FieldError(f"{at}.demand_id", f"unknown demand id {pin.demand_id!r}", "unknown_id"))
-            if pinned_person is None:
-                errors.append(FieldError(f"{at}.staff_id", f"unknown staff id {pin.staff_id!r}", "unknown_id"))
-            if pinned_demand is None or pinned_person is None:
-                continue
-            errors.extend(_pin_conflicts(at, pinned_person, opportunity, pinned_demand, request.policy))
-
-        if opportunity.lead_staff_id is not None:
-            at = f"{where}.lead_staff_id"
-            lead = staff_by_id.get(opportunity.lead_staff_id)
-            if lead is None:
-                errors.append(FieldError(at, f"unknown staff id {opportunity.lead_staff_id!r}", "unknown_id"))
-            elif not lead.can_lead:
-                errors.append(FieldError(at, f"{lead.id} has can_lead false (H5)", "lead_conflict"))
-            elif not may_lead(lead, opportunity, request.policy):
-                errors.append(
-                    FieldError(
-                        at,
-                        f"{lead.id} is in a {lead.unit.kind}, which may not lead grade {opportunity.grade} "
-                        f"(policy lead_units: {request.policy.lead_units[opportunity.grade]}) (H5)",
-                        "lead_conflict",
-                    )
-                )
-            elif lead.id in opportunity.excluded_staff:
-                errors.append(FieldError(at, f"{lead.id} is in excluded_staff (H9)", "lead_conflict"))
-            elif not any(is_qualified(lead, opportunity, d, request.policy) for d in opportunity.demands):
-                errors.append(
-                    FieldError(
-                        at,
-                        f"{lead.id} is qualified for none of the demands of {opportunity.id}, "
-                        "and a lead must work on one (H5)",
-                        "lead_conflict",
-                    )
-                )
-
-    for i, planned in enumerate(request.previous_plan):
-        at = f"previous_plan[{i}]"
-        if planned.opportunity_id not in demand_ids:
-            errors.append(
-                FieldError(f"{at}.opportunity_id", f"unknown opportunity id {planned.opportunity_id!r}", "unknown_id")
+    demand_ids = parts.demand_ids
+    for i, planned in enumerate(parts.previous_plan):
+        if planned is None:
+            continue
+        at: Loc = ("previous_plan", i)
+        if demand_ids is not None and planned.opportunity_id not in demand_ids:
+            found.append(
+                RuleBreak((*at, "opportunity_id"), f"unknown opportunity id {planned.opportunity_id!r}", "unknown_id")
             )
-        elif planned.demand_id not in demand_ids[planned.opportunity_id]:
-            errors.append(
-                FieldError(
-                    f"{at}.demand_id",
-                    f"unknown demand id {planned.demand_id!r} in {planned.opportunity_id}",
-                    "unknown_id",
+        elif demand_ids is not None:
+            known = demand_ids[planned.opportunity_id]
+            if known is not None and planned.demand_id not in known:
+                found.append(
+                    RuleBreak(
+                        (*at, "demand_id"),
+                        f"unknown demand id {planned.demand_id!r} in {planned.opportunity_id}",
+                        "unknown_id",
+                    )
+                )
+        if unknown_person(planned.staff_id):
+            found.append(RuleBreak((*at, "staff_id"), f"unknown staff id {planned.staff_id!r}", "unknown_id"))
+    return found
+
+
+def _opportunity_rules(
+    where: Loc,
+    opportunity: Opportunity,
+    weeks: int | None,
+    people: dict[str, Staff | None],
+    unknown_person: Callable[[str], bool],
+    policy: Policy | None,
+) -> list[RuleBreak]:
+    """The rules within one valid opportunity: its demands, exclusions, pins and lead. `people` maps each staff id
+    sent to the person (None when that entry is invalid); `policy` is None when the request's is invalid."""
+    found: list[RuleBreak] = []
+    ids: set[str] = set()
+    for j, demand in enumerate(opportunity.demands):
+        at: Loc = (*where, "demands", j)
+        if demand.id in ids:
+            found.append(RuleBreak((*at, "id"), f"duplicate demand id {demand.id!r}", "duplicate_id"))
+        ids.add(demand.id)
+        if weeks is not None and demand.start_week >= weeks:
+            found.append(
+                RuleBreak((*at, "start_week"), f"week {demand.start_week} is outside the horizon 0..{weeks - 1}")
+            )
+        if weeks is not None and demand.end_week >= weeks:
+            found.append(RuleBreak((*at, "end_week"), f"week {demand.end_week} is outside the horizon 0..{weeks - 1}"))
+        if demand.start_week > demand.end_week:
+            found.append(
+                RuleBreak((*at, "end_week"), f"end_week {demand.end_week} is before start_week {demand.start_week}")
+            )
+    demands = {d.id: d for d in opportunity.demands}
+
+    for j, staff_id in enumerate(opportunity.excluded_staff):
+        if unknown_person(staff_id):
+            found.append(RuleBreak((*where, "excluded_staff", j), f"unknown staff id {staff_id!r}", "unknown_id"))
+
+    for j, pin in enumerate(opportunity.pinned):
+        at = (*where, "pinned", j)
+        pinned_demand = demands.get(pin.demand_id)
+        if pinned_demand is None:
+            found.append(RuleBreak((*at, "demand_id"), f"unknown demand id {pin.demand_id!r}", "unknown_id"))
+        if unknown_person(pin.staff_id):
+            found.append(RuleBreak((*at, "staff_id"), f"unknown staff id {pin.staff_id!r}", "unknown_id"))
+        pinned_person = people.get(pin.staff_id)
+        if pinned_demand is not None and pinned_person is not None and policy is not None:
+            found += _pin_conflicts(at, pinned_person, opportunity, pinned_demand, policy)
+
+    if opportunity.lead_staff_id is not None:
+        at = (*where, "lead_staff_id")
+        lead = people.get(opportunity.lead_staff_id)
+        if unknown_person(opportunity.lead_staff_id):
+            found.append(RuleBreak(at, f"unknown staff id {opportunity.lead_staff_id!r}", "unknown_id"))
+        elif lead is None or policy is None:
+            pass  # that person's entry, or the policy, is invalid and reported on its own
+        elif not lead.can_lead:
+            found.append(RuleBreak(at, f"{lead.id} has can_lead false (H5)", "lead_conflict"))
+        elif not may_lead(lead, opportunity, policy):
+            found.append(
+                RuleBreak(
+                    at,
+                    f"{lead.id} is in a {lead.unit.kind}, which may not lead grade {opportunity.grade} "
+                    f"(policy lead_units: {policy.lead_units[opportunity.grade]}) (H5)",
+                    "lead_conflict",
                 )
             )
-        if planned.staff_id not in staff_by_id:
-            errors.append(FieldError(f"{at}.staff_id", f"unknown staff id {planned.staff_id!r}", "unknown_id"))
-    return errors
+        elif lead.id in opportunity.excluded_staff:
+            found.append(RuleBreak(at, f"{lead.id} is in excluded_staff (H9)", "lead_conflict"))
+        elif not any(is_qualified(lead, opportunity, d, policy) for d in opportunity.demands):
+            found.append(
+                RuleBreak(
+                    at,
+                    f"{lead.id} is qualified for none of the demands of {opportunity.id}, "
+                    "and a lead must work on one (H5)",
+                    "lead_conflict",
+                )
+            )
+    return found
 
 
-def _pin_conflicts(
-    at: str, person: Staff, opportunity: Opportunity, demand: Demand, policy: Policy
-) -> list[FieldError]:
+def _pin_conflicts(at: Loc, person: Staff, opportunity: Opportunity, demand: Demand, policy: Policy) -> list[RuleBreak]:
     """Why a single pin breaks H1, H2 or H9 on its own."""
     found = []
     level = person.skills.get(demand.skill, 0)
     if level < demand.min_level:
         found.append(
-            FieldError(
+            RuleBreak(
                 at,
                 f"{person.id} has {demand.skill} level {level}, demand {demand.id} needs {demand.min_level} (H1)",
                 "pin_conflict",
@@ -574,7 +786,7 @@ def _pin_conflicts(
     kind = person.unit.kind
     if kind not in policy.tiers[opportunity.grade]:
         found.append(
-            FieldError(
+            RuleBreak(
                 at,
                 f"{person.id} is in a {kind}, which may not serve grade {opportunity.grade} "
                 f"(policy tiers: {policy.tiers[opportunity.grade]}) (H2)",
@@ -583,7 +795,7 @@ def _pin_conflicts(
         )
     elif kind == "local_office" and person.unit.region != opportunity.region:
         found.append(
-            FieldError(
+            RuleBreak(
                 at,
                 f"{person.id} is in the {person.unit.region} local office and may not serve "
                 f"region {opportunity.region} (H2)",
@@ -592,24 +804,25 @@ def _pin_conflicts(
         )
     elif kind == "hotline" and not demand.remote_ok:
         found.append(
-            FieldError(
+            RuleBreak(
                 at,
                 f"{person.id} is on the hotline and demand {demand.id} is not remote_ok (H2)",
                 "pin_conflict",
             )
         )
     if person.id in opportunity.excluded_staff:
-        found.append(FieldError(at, f"{person.id} is in excluded_staff of {opportunity.id} (H9)", "pin_conflict"))
+        found.append(RuleBreak(at, f"{person.id} is in excluded_staff of {opportunity.id} (H9)", "pin_conflict"))
     return found
+
+
+def semantic_errors(request: AllocationRequest) -> list[FieldError]:
+    """The cross-field rules' errors of a request (empty for one that AllocationRequest validated)."""
+    return [broken.field_error() for broken in request_rules(request, None)]
 
 
 def parse_request(data: Any) -> AllocationRequest:
     """Validate raw JSON data into a request, raising InvalidRequest with every field error found."""
     try:
-        request = AllocationRequest.model_validate(data)
+        return AllocationRequest.model_validate(data)
     except ValidationError as error:
         raise InvalidRequest(errors_from_pydantic(error)) from None
-    errors = semantic_errors(request)
-    if errors:
-        raise InvalidRequest(errors)
-    return request

@@ -10,12 +10,11 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ModelWrapValidatorHandler, ValidationError, model_validator
 
 from service.admission import size_errors
 from service.contract import (
     AllocationRequest,
-    ContractModel,
     FieldError,
     FreeText,
     Grade,
@@ -25,10 +24,12 @@ from service.contract import (
     Money,
     NonNegative,
     Opportunity,
+    RequestModel,
+    RuleBreak,
     Staff,
     UnitKind,
     errors_from_pydantic,
-    semantic_errors,
+    validate_with_rules,
 )
 
 MAX_VARIANTS = 10
@@ -38,14 +39,14 @@ MAX_RATE_FACTOR = 100.0
 Json = dict[str, Any]
 
 
-class AddStaff(ContractModel):
+class AddStaff(RequestModel):
     """Hire: a new person joins the bench."""
 
     op: Literal["add_staff"]
     staff: Staff
 
 
-class RemoveStaff(ContractModel):
+class RemoveStaff(RequestModel):
     """Lose a person. They also disappear from every pin, `lead_staff_id`, `excluded_staff` and
     `previous_plan` entry of the variant: a plan cannot keep someone who is gone."""
 
@@ -53,7 +54,7 @@ class RemoveStaff(ContractModel):
     staff_id: Id
 
 
-class SetCapacity(ContractModel):
+class SetCapacity(RequestModel):
     """Change the hours a person can give: one number for every week, or one per horizon week."""
 
     op: Literal["set_capacity"]
@@ -61,7 +62,7 @@ class SetCapacity(ContractModel):
     capacity_hours: Hours | list[Hours]
 
 
-class ScaleRates(ContractModel):
+class ScaleRates(RequestModel):
     """Multiply internal hourly rates by `factor`, for everyone or only a unit kind and/or a role."""
 
     op: Literal["scale_rates"]
@@ -70,21 +71,21 @@ class ScaleRates(ContractModel):
     role: FreeText | None = None
 
 
-class AddOpportunity(ContractModel):
+class AddOpportunity(RequestModel):
     """A new deal enters the pipeline."""
 
     op: Literal["add_opportunity"]
     opportunity: Opportunity
 
 
-class RemoveOpportunity(ContractModel):
+class RemoveOpportunity(RequestModel):
     """A deal leaves the pipeline (won, lost, dropped). It also disappears from `previous_plan`."""
 
     op: Literal["remove_opportunity"]
     opportunity_id: Id
 
 
-class SetGrade(ContractModel):
+class SetGrade(RequestModel):
     """Regrade a deal (A-E): changes its tiers, lead units, weight and default budget ratio."""
 
     op: Literal["set_grade"]
@@ -92,7 +93,7 @@ class SetGrade(ContractModel):
     grade: Grade
 
 
-class SetBudget(ContractModel):
+class SetBudget(RequestModel):
     """Set a deal's presales budget; null returns it to `budget_ratio[grade] x EV`."""
 
     op: Literal["set_budget"]
@@ -100,7 +101,7 @@ class SetBudget(ContractModel):
     presales_budget: Money | None
 
 
-class SetWinProbability(ContractModel):
+class SetWinProbability(RequestModel):
     """Revise a deal's win probability (0-1), hence its expected value and slot values."""
 
     op: Literal["set_win_probability"]
@@ -117,7 +118,7 @@ def _at_least_one_key(schema: dict[str, Any]) -> None:
     ]
 
 
-class PolicyPatch(ContractModel):
+class PolicyPatch(RequestModel):
     """A partial policy: named keys replace the base's; per-grade maps are merged grade by grade. It must set
     at least one key to a value (an empty patch, or one of nulls only, is a 422: it would change nothing)."""
 
@@ -131,7 +132,7 @@ class PolicyPatch(ContractModel):
     travel_surcharge: NonNegative | None = None
 
 
-class SetPolicy(ContractModel):
+class SetPolicy(RequestModel):
     """Change the dispatch or costing policy, merged into the base policy per key and per grade."""
 
     op: Literal["set_policy"]
@@ -165,17 +166,40 @@ OPS: tuple[str, ...] = (
 )
 
 
-class Variant(ContractModel):
+class Variant(RequestModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     changes: list[Change] = Field(default_factory=list, max_length=MAX_CHANGES_PER_VARIANT)
 
 
-class ScenarioRequest(ContractModel):
+class ScenarioRequest(RequestModel):
     """`{"name", "base": <request>, "variants": [{"name", "changes": [<op>]}]}`."""
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
     base: AllocationRequest
     variants: list[Variant] = Field(min_length=1, max_length=MAX_VARIANTS)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unique_variant_names(cls, data: Any, handler: ModelWrapValidatorHandler[ScenarioRequest]) -> ScenarioRequest:
+        """Variant names are unique; checked with the fields (the base's rules are AllocationRequest's own)."""
+        return validate_with_rules(data, handler, _duplicate_variant_names)
+
+
+def _duplicate_variant_names(scenario: ScenarioRequest | None, data: Any) -> list[RuleBreak]:
+    if scenario is not None:
+        names: list[Any] = [variant.name for variant in scenario.variants]
+    else:
+        sent = data.get("variants") if isinstance(data, dict) else None
+        names = [v.get("name") if isinstance(v, dict) else None for v in sent] if isinstance(sent, list) else []
+    found = []
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            found.append(RuleBreak(("variants", i, "name"), f"duplicate variant name {name!r}", "duplicate_id"))
+        seen.add(name)
+    return found
 
 
 # --------------------------------------------------------------------------- parsing
@@ -201,14 +225,6 @@ def parse_scenario(data: Any) -> ScenarioRequest:
         scenario = ScenarioRequest.model_validate(data)
     except ValidationError as error:
         raise InvalidRequest(_scenario_field_errors(error)) from None
-    errors = [FieldError(f"base.{e.path}", e.message, e.type) for e in semantic_errors(scenario.base)]
-    seen: set[str] = set()
-    for i, variant in enumerate(scenario.variants):
-        if variant.name in seen:
-            errors.append(FieldError(f"variants[{i}].name", f"duplicate variant name {variant.name!r}", "duplicate_id"))
-        seen.add(variant.name)
-    if errors:
-        raise InvalidRequest(errors)
     too_large = size_errors(scenario.base, at="base.")
     for i, changed in enumerate(variant_requests(scenario)):
         too_large += [FieldError(f"variants[{i}]", e.message, e.type) for e in size_errors(changed)]
@@ -265,20 +281,15 @@ class _State:
 
 def _validate(data: Json) -> tuple[AllocationRequest | None, list[FieldError]]:
     try:
-        request = AllocationRequest.model_validate(data)
+        return AllocationRequest.model_validate(data), []
     except ValidationError as error:
         return None, errors_from_pydantic(error)
-    errors = semantic_errors(request)
-    return (None, errors) if errors else (request, [])
 
 
 def _attribute(
     base: AllocationRequest, changes: Sequence[Change], at: str, final_errors: list[FieldError]
 ) -> list[FieldError]:
     """Replay the changes one by one to find the first that breaks the request, and name its field."""
-    base_errors = semantic_errors(base)
-    if base_errors:
-        return [FieldError(f"base.{e.path}", e.message, e.type) for e in base_errors]
     data = base.model_dump(mode="json")
     state = _State(base)
     for j, change in enumerate(changes):

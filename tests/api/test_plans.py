@@ -103,7 +103,12 @@ def test_a_contract_violation_is_422_naming_every_field_by_path(client: TestClie
     assert problem["type"].endswith("validation-error")
     assert problem["status"] == 422
     paths = {e["path"] for e in problem["errors"]}
-    assert paths == {"opportunities[2].demands[0].min_level", "staff[0].hourly_rate"}
+    # The week outside the horizon is a cross-field rule: reported with the field errors, not after them.
+    assert paths == {
+        "opportunities[1].demands[0].end_week",
+        "opportunities[2].demands[0].min_level",
+        "staff[0].hourly_rate",
+    }
     for error in problem["errors"]:
         assert error["message"]
         assert error["type"]

@@ -10,7 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from service.admission import size_errors
-from service.contract import AllocationRequest, InvalidRequest, Plan, parse_request
+from service.contract import (
+    MAX_RECOMMENDATION_LIMIT,
+    AllocationRequest,
+    InvalidRequest,
+    PinOutcome,
+    Plan,
+    SlotRecommendations,
+    StaffRecommendations,
+    parse_request,
+)
 
 app = typer.Typer(
     help="presales-allocator: which presales people work on which opportunities, for how many hours, at what cost.",
@@ -136,6 +145,101 @@ def render_plan(request: AllocationRequest, plan: Plan) -> str:
     return "\n".join(out)
 
 
+def _choice_cells(outcome: PinOutcome) -> tuple[str, str, str]:
+    """(feasible, delta covered value, delta cost) cells; estimates are marked with ~."""
+    if outcome.feasible is False:
+        return "no: " + ", ".join(outcome.reasons), "", ""
+    if outcome.delta_covered_value is not None and outcome.delta_total_cost is not None:
+        note = " (on slot)" if outcome.on_slot and not outcome.resolved else ""
+        return "yes", f"{outcome.delta_covered_value:+,.2f}{note}", f"{outcome.delta_total_cost:+,.2f}"
+    return "?", f"~{outcome.estimated_delta_covered_value:+,.2f}", ""
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def render_recommendations(result: SlotRecommendations | StaffRecommendations, request: AllocationRequest) -> str:
+    """A ranked table with each choice's feasibility and deltas, then why the infeasible ones are."""
+    names = {p.id: p.name or p.id for p in request.staff}
+    base = result.baseline
+    out: list[str] = []
+    rows: list[list[str]] = []
+    outcomes: list[tuple[str, PinOutcome]] = []
+    if isinstance(result, SlotRecommendations):
+        on = ", ".join(f"{names.get(s, s)} ({s})" for s in result.on_slot) or "nobody"
+        out.append(
+            f"Candidates for {result.opportunity_id}/{result.demand_id} (headcount {result.headcount}, "
+            f"slot value {result.slot_value:,.2f}); on the slot now: {on}"
+        )
+        rows.append(["#", "person", "unit", "level", "member cost", "feasible", "Δ covered value", "Δ total cost"])
+        for c in result.candidates:
+            label = f"{c.name or c.staff_id} ({c.staff_id})"
+            rows.append(
+                [
+                    str(c.rank),
+                    label,
+                    f"{c.unit_kind} {c.region}",
+                    str(c.skill_level),
+                    f"{c.member_cost:,.2f}",
+                    *_choice_cells(c),
+                ]
+            )
+            outcomes.append((label, c))
+        total = len(result.candidates)
+    else:
+        out.append(f"Slots for {names.get(result.staff_id, result.staff_id)} ({result.staff_id})")
+        rows.append(
+            ["#", "slot", "grade", "open", "slot value", "member cost", "feasible", "Δ covered value", "Δ total cost"]
+        )
+        for option in result.slots:
+            label = f"{option.opportunity_id}/{option.demand_id}"
+            rows.append(
+                [
+                    str(option.rank),
+                    label,
+                    option.grade,
+                    str(option.open_slots),
+                    f"{option.slot_value:,.2f}",
+                    f"{option.member_cost:,.2f}",
+                    *_choice_cells(option),
+                ]
+            )
+            outcomes.append((label, option))
+        total = len(result.slots)
+    out.append(
+        f"Baseline plan ({base.status}): covered value {base.covered_value:,.2f}, total cost {base.total_cost:,.2f}"
+    )
+    out.append("")
+    if total == 0:
+        out.append(result.note)
+        return "\n".join(out)
+    out.extend(_table(rows))
+    out.append("")
+    out.append(
+        f"Re-solved with the pin: {result.resolved} of {total}; ~ marks the pre-ranking's estimate for the others. "
+        "Each delta is the whole plan re-solved with that choice pinned minus the baseline plan: other people "
+        "move too, so against an optimal baseline covered value can only drop."
+    )
+    out.append(result.note)
+    drops = [
+        (label, o)
+        for label, o in outcomes
+        if o.delta_covered_value_vs_baseline is not None and o.delta_covered_value_vs_baseline < 0
+    ]
+    if drops:
+        out.append("")
+        out.append("Why the covered value drops:")
+        out.extend(f"  {label}: {o.note}" for label, o in drops)
+    infeasible = [(label, o) for label, o in outcomes if o.feasible is False]
+    if infeasible:
+        out.append("")
+        out.append("Why not:")
+        out.extend(f"  {label}: {o.detail}" for label, o in infeasible)
+    return "\n".join(out)
+
+
 @app.command()
 def solve(
     request_file: Annotated[Path, typer.Argument(help="Allocation request JSON (CONTRACT.md).")],
@@ -233,7 +337,9 @@ def recommend(
     staff: Annotated[
         str | None, typer.Option("--staff", help="Instead of a slot: the best slots for this person.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=25, help="How many choices get a full re-solve.")] = 5,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MAX_RECOMMENDATION_LIMIT, help="How many choices get a full re-solve.")
+    ] = 5,
     all_slots: Annotated[
         bool, typer.Option("--all-slots", help="With --staff: also slots the baseline plan already fills.")
     ] = False,
@@ -241,13 +347,7 @@ def recommend(
 ) -> None:
     """Rank who could fill one slot (--opportunity, --demand), or the slots one person could fill
     (--staff): feasibility and the change in covered value and cost of pinning each choice."""
-    from service.recommendations import (
-        SlotRecommendations,
-        StaffRecommendations,
-        best_slots_for,
-        recommend,
-        render_recommendations,
-    )
+    from service.recommendations import best_slots_for, recommend
 
     if staff is not None and (opportunity is not None or demand is not None):
         raise _fail("error: give --opportunity and --demand (a slot), or --staff (a person), not both")

@@ -400,6 +400,217 @@ class Plan(ContractModel):
     cancelled: bool = False
 
 
+# --------------------------------------------------------------------------- recommendations
+# POST /v1/recommendations: the question (a slot or a person) and the ranked answers. Every delta is the
+# plan re-solved with the choice pinned minus the baseline plan; service/recommendations.py computes them.
+
+MAX_RECOMMENDATION_LIMIT = 25
+# Why a choice cannot be made: a rule its pin breaks, or "pins" when no one rule is to blame (the pins break
+# several at once, or the request has no plan even without this choice).
+ChoiceReason = BrokenRule | Literal["pins"]
+
+# A question names a slot or a person, not both: the server refuses the rest with a 422, so the schema says
+# so too (a slot's ids, or a person's; the others absent or null).
+_ONE_QUESTION: dict[str, Any] = {
+    "oneOf": [
+        {
+            "title": "SlotQuestion",
+            "description": "Who could fill this slot: `opportunity_id` and `demand_id`, without `staff_id`.",
+            "required": ["opportunity_id", "demand_id"],
+            "properties": {
+                "opportunity_id": {"type": "string"},
+                "demand_id": {"type": "string"},
+                "staff_id": {"type": "null"},
+            },
+        },
+        {
+            "title": "StaffQuestion",
+            "description": "Which slots suit this person: `staff_id`, without `opportunity_id` and `demand_id`.",
+            "required": ["staff_id"],
+            "properties": {
+                "staff_id": {"type": "string"},
+                "opportunity_id": {"type": "null"},
+                "demand_id": {"type": "null"},
+            },
+        },
+    ]
+}
+
+
+class RecommendationRequest(ContractModel):
+    """`{"request", "opportunity_id", "demand_id", "limit"}` for a slot's candidates, or
+    `{"request", "staff_id", "limit"}` for the slots that suit a person (`open_only`: only slots
+    the baseline plan leaves open). Naming both a slot and a person, or neither, is a 422."""
+
+    model_config = ConfigDict(json_schema_extra=_ONE_QUESTION)
+
+    request: AllocationRequest
+    opportunity_id: Id | None = Field(
+        default=None, description="With `demand_id`: the slot to rank candidates for. Not with `staff_id`."
+    )
+    demand_id: Id | None = Field(default=None, description="A demand of `opportunity_id`. Not with `staff_id`.")
+    staff_id: Id | None = Field(
+        default=None,
+        description="Instead of a slot: the person to find slots for. Not with `opportunity_id` or `demand_id`.",
+    )
+    limit: int = Field(
+        default=5,
+        ge=1,
+        le=MAX_RECOMMENDATION_LIMIT,
+        description="How many choices get a full re-solve. Every qualified choice is listed whatever the limit; "
+        "beyond it they carry the estimate only.",
+    )
+    open_only: bool = Field(
+        default=True, description="With `staff_id`: only slots the baseline plan leaves at least partly open."
+    )
+
+
+class Baseline(ContractModel):
+    """The request solved as given: the plan every `..._vs_baseline` delta is measured against."""
+
+    status: PlanStatus
+    covered_value: float
+    total_cost: float
+
+
+class SlotChange(ContractModel):
+    """One slot that the plan with the choice fills with a different number of people than the baseline."""
+
+    # The what-if comparison has a SlotChange too, so the published schema tells them apart by module:
+    # clients know this one as `service__recommendations__SlotChange`, its home before it moved here.
+    __module__ = "service.recommendations"
+
+    opportunity_id: str
+    demand_id: str
+    filled_in_baseline: int = Field(description="People on this demand in the baseline plan.")
+    filled_with_choice: int = Field(description="People on this demand in the plan re-solved with the choice.")
+    delta_covered_value: float = Field(
+        description="(filled_with_choice - filled_in_baseline) x the slot's value: what this demand adds (+) "
+        "or loses (-); the changed slots add up to the choice's delta_covered_value_vs_baseline."
+    )
+
+
+class PinOutcome(ContractModel):
+    """What pinning one person to one slot does. Every delta is the plan with this choice minus the baseline
+    plan, both whole plans (a pin moves other people too)."""
+
+    rank: int
+    member_cost: float = Field(description="This person's cost on this slot, travel surcharge included.")
+    on_slot: bool = Field(description="Already on this slot in the baseline plan (delta 0 without a re-solve).")
+    pinned: bool = Field(default=False, description="Already pinned there by the request.")
+    resolved: bool = Field(description="Re-solved with the pin; false: the figures are estimates or a verdict.")
+    feasible: bool | None = Field(description="null when not re-solved and no rule rules it out.")
+    status: PlanStatus | None = Field(default=None, description="Status of the plan re-solved with this choice.")
+    covered_value: float | None = Field(
+        default=None, description="Covered value of the whole plan re-solved with this choice pinned."
+    )
+    total_cost: float | None = Field(
+        default=None, description="Total cost of the whole plan re-solved with this choice pinned."
+    )
+    delta_covered_value: float | None = Field(
+        default=None,
+        description="The same figure as delta_covered_value_vs_baseline (its first name, kept for clients).",
+    )
+    delta_total_cost: float | None = Field(
+        default=None, description="The same figure as delta_total_cost_vs_baseline (its first name, kept for clients)."
+    )
+    delta_covered_value_vs_baseline: float | None = Field(
+        default=None,
+        description="Exact: covered_value - baseline.covered_value, the plan re-solved with this choice pinned "
+        "minus the baseline plan. At most 0 against an optimal baseline (a pin only narrows the choice); "
+        "negative when the choice displaces more valuable work than it adds (see changed_slots and note). "
+        "0 for someone already on the slot; null when not re-solved or infeasible.",
+    )
+    delta_total_cost_vs_baseline: float | None = Field(
+        default=None,
+        description="total_cost - baseline.total_cost for the same two plans; negative: the plan with this "
+        "choice costs less (often because it staffs less).",
+    )
+    exact: bool = Field(default=False, description="Both solves proven optimal, so the deltas are exact.")
+    estimated_delta_covered_value: float = Field(
+        description="The pre-ranking's guess of delta_covered_value_vs_baseline, made without a solve: this "
+        "slot's value if the baseline leaves it open, minus the value of this person's own baseline work that "
+        "would no longer fit (H3 hours, H7 focus), minus the slot's value again if the deal's budget would "
+        "break (H6). It ignores what other people must change (a deal that opens needs a lead, whose own work "
+        "then moves), so it can be far from the exact delta, even of the other sign. It only orders the "
+        "re-solves; when resolved, the exact delta is the answer."
+    )
+    changed_slots: list[SlotChange] = Field(
+        default_factory=list,
+        description="When re-solved: every demand the plan with this choice fills with a different number of "
+        "people than the baseline plan, losses first; their delta_covered_value add up to "
+        "delta_covered_value_vs_baseline. The losses are the work this choice displaces.",
+    )
+    note: str = Field(
+        default="",
+        description="What the figures mean for this choice, in words: the work it displaces when "
+        "delta_covered_value_vs_baseline is negative, why it was not re-solved, or why it cannot be chosen.",
+    )
+    reasons: list[ChoiceReason] = Field(default_factory=list, description="Why infeasible: the rules the pin breaks.")
+    detail: str = ""
+
+
+class Candidate(PinOutcome):
+    staff_id: str
+    name: str
+    role: str
+    unit_kind: UnitKind
+    unit_id: str
+    region: str
+    skill_level: int
+
+
+class NotQualified(ContractModel):
+    """People who fail H1, H2 or H9 for a slot, counted under the first rule they fail."""
+
+    skill: int = Field(description="Lack the demand's skill at its min_level (H1).")
+    unit: int = Field(description="Their unit may not serve this deal: tier, region or remote_ok (H2).")
+    excluded: int = Field(description="In the opportunity's excluded_staff (H9).")
+
+
+class SlotRecommendations(ContractModel):
+    opportunity_id: str
+    demand_id: str
+    headcount: int
+    slot_value: float
+    baseline: Baseline
+    on_slot: list[str] = Field(description="Who fills the slot in the baseline plan.")
+    resolved: int = Field(description="How many candidates were re-solved (the first ones of the ranking).")
+    candidates: list[Candidate] = Field(
+        description="Every person who passes H1, H2 and H9 for the slot, ranked; there may be fewer than `limit`."
+    )
+    qualified: int = Field(default=0, description="How many people pass H1, H2 and H9: the number of candidates.")
+    not_qualified: NotQualified = Field(
+        default_factory=lambda: NotQualified(skill=0, unit=0, excluded=0),
+        description="The other people of the request, by the first rule they fail.",
+    )
+    limit: int = Field(
+        default=MAX_RECOMMENDATION_LIMIT, description="The request's limit: how many re-solves were allowed."
+    )
+    note: str = Field(default="", description="How many people qualify and why, and how many were re-solved.")
+
+
+class SlotOption(PinOutcome):
+    opportunity_id: str
+    opportunity_name: str
+    demand_id: str
+    grade: Grade
+    slot_value: float
+    open_slots: int = Field(description="Slots of this demand the baseline plan leaves unfilled.")
+
+
+class StaffRecommendations(ContractModel):
+    staff_id: str
+    baseline: Baseline
+    resolved: int
+    slots: list[SlotOption]
+    qualified: int = Field(default=0, description="How many slots this person passes H1, H2 and H9 for.")
+    limit: int = Field(
+        default=MAX_RECOMMENDATION_LIMIT, description="The request's limit: how many re-solves were allowed."
+    )
+    note: str = Field(default="", description="How many slots qualify, which were left out and why.")
+
+
 # --------------------------------------------------------------------------- validation
 
 

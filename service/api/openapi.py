@@ -14,8 +14,13 @@ from pydantic.json_schema import models_json_schema
 
 from service.api.errors import PROBLEM_MEDIA_TYPE
 from service.api.schemas import JobState, Problem, ScenarioComparison
-from service.contract import AllocationRequest, Plan
-from service.recommendations import RecommendationRequest, SlotRecommendations, StaffRecommendations
+from service.contract import (
+    AllocationRequest,
+    Plan,
+    RecommendationRequest,
+    SlotRecommendations,
+    StaffRecommendations,
+)
 from service.whatif import ScenarioRequest
 
 REF = "#/components/schemas/{model}"

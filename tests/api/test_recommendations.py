@@ -113,3 +113,66 @@ def test_a_recommendation_counts_against_the_tenant_cap(make_client: ClientFacto
 def test_recommendations_need_a_key(client: TestClient) -> None:
     client.headers.pop("X-API-Key")
     assert client.post("/v1/recommendations", json=slot_question()).status_code == 401
+
+
+def test_the_published_schema_keeps_the_recommendation_model_names() -> None:
+    """Clients generate code from /openapi.json: the models' component names and fields are part of the API,
+    wherever the models live in the code (the recommendation SlotChange keeps its module-qualified name)."""
+    from service.api.app import create_app
+    from service.settings import Settings
+
+    schemas = create_app(Settings(database_url="sqlite:///unused.db")).openapi()["components"]["schemas"]
+    outcome = [
+        "changed_slots",
+        "covered_value",
+        "delta_covered_value",
+        "delta_covered_value_vs_baseline",
+        "delta_total_cost",
+        "delta_total_cost_vs_baseline",
+        "detail",
+        "estimated_delta_covered_value",
+        "exact",
+        "feasible",
+        "member_cost",
+        "note",
+        "on_slot",
+        "pinned",
+        "rank",
+        "reasons",
+        "resolved",
+        "status",
+        "total_cost",
+    ]
+    expected = {
+        "RecommendationRequest": ["demand_id", "limit", "open_only", "opportunity_id", "request", "staff_id"],
+        "Baseline": ["covered_value", "status", "total_cost"],
+        "service__recommendations__SlotChange": [
+            "delta_covered_value",
+            "demand_id",
+            "filled_in_baseline",
+            "filled_with_choice",
+            "opportunity_id",
+        ],
+        "Candidate": sorted([*outcome, "name", "region", "role", "skill_level", "staff_id", "unit_id", "unit_kind"]),
+        "NotQualified": ["excluded", "skill", "unit"],
+        "SlotRecommendations": [
+            "baseline",
+            "candidates",
+            "demand_id",
+            "headcount",
+            "limit",
+            "not_qualified",
+            "note",
+            "on_slot",
+            "opportunity_id",
+            "qualified",
+            "resolved",
+            "slot_value",
+        ],
+        "SlotOption": sorted(
+            [*outcome, "demand_id", "grade", "open_slots", "opportunity_id", "opportunity_name", "slot_value"]
+        ),
+        "StaffRecommendations": ["baseline", "limit", "note", "qualified", "resolved", "slots", "staff_id"],
+    }
+    assert {name: sorted(schemas[name]["properties"]) for name in expected} == expected
+    assert "service__whatif__compare__SlotChange" in schemas

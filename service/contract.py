@@ -437,7 +437,7 @@ _ONE_QUESTION: dict[str, Any] = {
 }
 
 
-class RecommendationRequest(ContractModel):
+class RecommendationRequest(RequestModel):
     """`{"request", "opportunity_id", "demand_id", "limit"}` for a slot's candidates, or
     `{"request", "staff_id", "limit"}` for the slots that suit a person (`open_only`: only slots
     the baseline plan leaves open). Naming both a slot and a person, or neither, is a 422."""
@@ -453,7 +453,7 @@ class RecommendationRequest(ContractModel):
         default=None,
         description="Instead of a slot: the person to find slots for. Not with `opportunity_id` or `demand_id`.",
     )
-    limit: int = Field(
+    limit: Integer = Field(
         default=5,
         ge=1,
         le=MAX_RECOMMENDATION_LIMIT,
@@ -463,6 +463,14 @@ class RecommendationRequest(ContractModel):
     open_only: bool = Field(
         default=True, description="With `staff_id`: only slots the baseline plan leaves at least partly open."
     )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_question(
+        cls, data: Any, handler: ModelWrapValidatorHandler[RecommendationRequest]
+    ) -> RecommendationRequest:
+        """A slot or a person, named by ids of the request (question_rules), checked with the fields."""
+        return validate_with_rules(data, handler, question_rules)
 
 
 class Baseline(ContractModel):
@@ -1024,6 +1032,42 @@ def _pin_conflicts(at: Loc, person: Staff, opportunity: Opportunity, demand: Dem
     if person.id in opportunity.excluded_staff:
         found.append(RuleBreak(at, f"{person.id} is in excluded_staff of {opportunity.id} (H9)", "pin_conflict"))
     return found
+
+
+_QUESTION_IDS = ("opportunity_id", "demand_id", "staff_id")
+
+
+def question_rules(question: RecommendationRequest | None, data: Any) -> list[RuleBreak]:
+    """A recommendation question names a slot (opportunity_id and demand_id) or a person (staff_id), exactly one
+    of them, by ids its request has."""
+    if question is not None:
+        named = {name: getattr(question, name) for name in _QUESTION_IDS}
+        parts = _Parts.of(question.request)
+    else:
+        sent = data if isinstance(data, dict) else {}
+        named = {name: sent.get(name) for name in _QUESTION_IDS}
+        parts = _Parts.sent(sent.get("request"))
+    opportunity_id, demand_id, staff_id = (named[name] for name in _QUESTION_IDS)
+    slot_fields = [name for name in ("opportunity_id", "demand_id") if named[name] is not None]
+    if staff_id is not None and slot_fields:
+        message = (
+            f"staff_id cannot be combined with {' and '.join(slot_fields)}: ask either for a slot's candidates "
+            "(opportunity_id and demand_id) or for a person's slots (staff_id)"
+        )
+        return [RuleBreak((name,), message, "conflict") for name in ["staff_id", *slot_fields]]
+    if staff_id is None and len(slot_fields) < 2:
+        missing = "opportunity_id" if opportunity_id is None else "demand_id"
+        return [RuleBreak((missing,), "give opportunity_id and demand_id (a slot), or staff_id (a person)", "missing")]
+    demands = parts.demand_ids
+    if isinstance(opportunity_id, str) and isinstance(demand_id, str) and demands is not None:
+        if opportunity_id not in demands:
+            return [RuleBreak(("opportunity_id",), f"unknown opportunity id {opportunity_id!r}", "unknown_id")]
+        known = demands[opportunity_id]
+        if known is not None and demand_id not in known:
+            return [RuleBreak(("demand_id",), f"unknown demand id {demand_id!r} in {opportunity_id}", "unknown_id")]
+    if isinstance(staff_id, str) and parts.staff_ids is not None and staff_id not in parts.staff_ids:
+        return [RuleBreak(("staff_id",), f"unknown staff id {staff_id!r}", "unknown_id")]
+    return []
 
 
 def semantic_errors(request: AllocationRequest) -> list[FieldError]:

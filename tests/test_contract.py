@@ -126,3 +126,79 @@ def test_every_problem_is_reported_at_once() -> None:
         b["staff"][1]["capacity_hours"] = [1]
 
     assert set(errors_of(mutated(change))) == {"opportunities[0].demands[0].end_week", "staff[1].capacity_hours"}
+
+
+def test_a_wrong_type_and_a_broken_cross_field_rule_come_in_one_answer() -> None:
+    def change(b: dict[str, Any]) -> None:
+        b["staff"][1]["hourly_rate"] = "120"
+        b["opportunities"][2]["id"] = b["opportunities"][0]["id"]
+
+    with pytest.raises(InvalidRequest) as caught:
+        parse_request(mutated(change))
+    found = {e.path: e.type for e in caught.value.errors}
+    assert found == {"staff[1].hourly_rate": "float_type", "opportunities[2].id": "duplicate_id"}
+
+
+def test_an_invalid_entry_still_counts_as_sent_for_the_rules_that_name_it() -> None:
+    # dc-01's rate is wrong: a pin on dc-01 and a lead dc-01 are not "unknown"; the ghost still is.
+    def change(b: dict[str, Any]) -> None:
+        b["staff"][0]["hourly_rate"] = None
+        b["opportunities"][0]["pinned"] = [
+            {"demand_id": "arch", "staff_id": "dc-01"},
+            {"demand_id": "arch", "staff_id": "ghost"},
+        ]
+        b["opportunities"][0]["lead_staff_id"] = "dc-01"
+
+    assert sorted(errors_of(mutated(change))) == ["opportunities[0].pinned[1].staff_id", "staff[0].hourly_rate"]
+
+
+def test_rules_that_need_an_invalid_part_wait_for_it() -> None:
+    # With the horizon invalid, no week can be called outside it; a start after the end is still wrong.
+    def change(b: dict[str, Any]) -> None:
+        b["horizon"]["weeks"] = "4"
+        b["opportunities"][0]["demands"][0].update(start_week=9, end_week=12)
+        b["opportunities"][0]["demands"][1].update(start_week=3, end_week=2)
+
+    assert sorted(errors_of(mutated(change))) == ["horizon.weeks", "opportunities[0].demands[1].end_week"]
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "kind"),
+    [
+        (lambda b: b["staff"][0].update(hourly_rate=False), "staff[0].hourly_rate", "float_type"),
+        (lambda b: b["staff"][0].update(hourly_rate="150"), "staff[0].hourly_rate", "float_type"),
+        (lambda b: b["staff"][0].update(can_lead=1), "staff[0].can_lead", "bool_type"),
+        (lambda b: b["staff"][0].update(can_lead="yes"), "staff[0].can_lead", "bool_type"),
+        (lambda b: b["horizon"].update(start=0), "horizon.start", "date_type"),
+        (lambda b: b["horizon"].update(weeks=True), "horizon.weeks", "int_type"),
+        (lambda b: b["horizon"].update(weeks="4"), "horizon.weeks", "int_type"),
+        (lambda b: b["horizon"].update(weeks=4.5), "horizon.weeks", "int_from_float"),
+        (lambda b: b["staff"][0]["skills"].update({"erp": True}), "staff[0].skills.erp", "int_type"),
+        (lambda b: b["staff"][0].update(capacity_hours=True), "staff[0].capacity_hours", "float_type"),
+        (lambda b: b["staff"][0].update(capacity_hours=[40, "40", 40, 40]), "staff[0].capacity_hours[1]", "float_type"),
+    ],
+)
+def test_a_scalar_of_the_wrong_json_type_is_refused_once_at_its_path(change: Any, path: str, kind: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_request(mutated(change))
+    assert [(e.path, e.type) for e in caught.value.errors] == [(path, kind)]
+
+
+def test_json_numbers_and_dates_are_read_as_the_schema_says() -> None:
+    def change(b: dict[str, Any]) -> None:
+        b["horizon"]["weeks"] = 4.0  # an integer to JSON Schema
+        b["staff"][0]["hourly_rate"] = 150  # an integer is a number
+        b["opportunities"][0]["demands"][0]["min_level"] = 4.0
+
+    request = parse_request(mutated(change))
+    assert request.horizon.weeks == 4
+    assert isinstance(request.horizon.weeks, int)
+    assert request.horizon.start.isoformat() == EXAMPLE["horizon"]["start"]
+    assert request.staff[0].hourly_rate == 150.0
+
+
+def test_a_value_no_member_of_a_union_takes_is_one_error_naming_both() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_request(mutated(lambda b: b["staff"][0].update(capacity_hours="40")))
+    (error,) = caught.value.errors
+    assert error.message == "Input should be a valid number or a valid list"

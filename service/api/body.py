@@ -1,21 +1,24 @@
-"""Request bodies: a JSON document of the right media type, validated by one of the engine's parsers."""
+"""Request bodies: a route's JSON document, parsed and validated off the event loop into its contract model."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
+from fastapi import Request
 from pydantic import BaseModel
 
 from service.api.errors import MalformedBody, UnsupportedMediaType, ValidationFailed
-from service.contract import FieldError, InvalidRequest, format_path
+from service.contract import InvalidRequest
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 # Parsing and validating a body holds the GIL for its whole length (about 0.1 s for 1 MB of JSON). Many
 # large bodies parsed at once in the thread pool's 40 threads took the GIL from the event loop for seconds
@@ -54,44 +57,36 @@ def validated(parse: Callable[[Any], T], body: bytes, content_type: str | None) 
     """Raw body -> `parse(document)`, its InvalidRequest turned into a 422 naming each field."""
     document = json_document(body, content_type)
     try:
-        parsed = parse(document)
+        return parse(document)
     except InvalidRequest as error:
         raise ValidationFailed(error.errors) from None
-    reject_coerced_scalars(document, parsed)
-    return parsed
 
 
-def reject_coerced_scalars(document: Any, parsed: Any) -> None:
-    """422 for a scalar of the wrong JSON type: `false` or `"5"` for a number, `0` or `"yes"` for a boolean,
-    `0` for a date.
+@dataclass(frozen=True)
+class BodyExample:
+    """An example body for the docs: a summary and the name of its file in service/api/examples/."""
 
-    The contract's models validate in pydantic's lax mode, which reads `false` as 0.0 and `1` as true; the
-    OpenAPI document (and any client's validator) says otherwise, so the API refuses instead of guessing.
+    summary: str
+    file: str
+
+
+class JsonBody(Generic[M]):
+    """A route's request body, as a dependency: `body: Annotated[Model, Depends(JsonBody(Model, parse))]`.
+
+    A body parameter would have FastAPI decode the JSON and validate the model on the event loop, where a
+    burst of large requests would stall every other request (see LARGE_BODY_BYTES); this reads the raw body
+    and runs `parse` on the decoded document in a worker thread. It keeps the service's answers too: 415 for
+    another media type, 400 for a body that is not JSON, a 422 naming every field. The OpenAPI document states
+    the body from `model` and `examples` (service.api.openapi.document_bodies), as it would for a parameter.
     """
-    if isinstance(parsed, BaseModel):
-        errors = coerced_scalars(document, parsed.model_dump(mode="json"))
-        if errors:
-            raise ValidationFailed(errors)
 
+    def __init__(
+        self, model: type[M], parse: Callable[[Any], M], examples: Mapping[str, BodyExample] | None = None
+    ) -> None:
+        self.model = model
+        self.parse = parse
+        self.examples = dict(examples or {})
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def coerced_scalars(raw: Any, value: Any, at: tuple[str | int, ...] = ()) -> list[FieldError]:
-    """Paths where `raw` (the JSON sent) has another scalar type than `value` (the same document validated)."""
-    if isinstance(value, bool) and not isinstance(raw, bool):
-        return [FieldError(format_path(at), f"expected a boolean, got {json.dumps(raw)[:40]}", "bool_type")]
-    if _is_number(value) and not _is_number(raw):
-        return [FieldError(format_path(at), f"expected a number, got {json.dumps(raw)[:40]}", "float_type")]
-    if isinstance(value, str) and not isinstance(raw, str):  # e.g. a date given as a number of seconds
-        return [FieldError(format_path(at), f"expected a string, got {json.dumps(raw)[:40]}", "string_type")]
-    found: list[FieldError] = []
-    if isinstance(raw, dict) and isinstance(value, dict):
-        for key, item in raw.items():
-            if key in value:
-                found += coerced_scalars(item, value[key], (*at, key))
-    elif isinstance(raw, list) and isinstance(value, list) and len(raw) == len(value):
-        for index, (item, validated_item) in enumerate(zip(raw, value, strict=True)):
-            found += coerced_scalars(item, validated_item, (*at, index))
-    return found
+    async def __call__(self, request: Request) -> M:
+        body = await request.body()
+        return await off_the_loop(partial(validated, self.parse), body, request.headers.get("content-type"))

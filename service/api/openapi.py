@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from pydantic.json_schema import models_json_schema
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from service.api.body import JsonBody
 from service.api.errors import PROBLEM_MEDIA_TYPE
 from service.api.schemas import JobState, Problem, ScenarioComparison
-from service.contract import (
-    AllocationRequest,
-    Plan,
-    RecommendationRequest,
-    SlotRecommendations,
-    StaffRecommendations,
-)
-from service.whatif import ScenarioRequest
+from service.contract import Plan, SlotRecommendations, StaffRecommendations
 
 REF = "#/components/schemas/{model}"
 
@@ -104,41 +101,41 @@ def json_response(
 LOCATION_HEADER = {"Location": {"description": "Where the plan lives: /v1/plans/{id}", "schema": {"type": "string"}}}
 
 
-def json_body(model: str, examples: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
-    """`openapi_extra=` for a JSON body of component `model`; each example's `value` names an example file."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": schema_ref(model),
-                    "examples": {
-                        key: {"summary": entry["summary"], "value": example(entry["value"])}
-                        for key, entry in examples.items()
-                    },
-                }
-            },
+def request_body(body: JsonBody[Any]) -> dict[str, Any]:
+    """The `requestBody` of an operation whose route takes `body`: its model and examples."""
+    content: dict[str, Any] = {"schema": schema_ref(body.model.__name__)}
+    if body.examples:
+        content["examples"] = {
+            key: {"summary": entry.summary, "value": example(entry.file)} for key, entry in body.examples.items()
         }
-    }
+    return {"required": True, "content": {"application/json": content}}
 
 
-def allocation_request_body() -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": schema_ref("AllocationRequest"),
-                    "examples": {
-                        "small": {
-                            "summary": "Five people, three opportunities (A, C and E grade)",
-                            "value": example("small-request"),
-                        }
-                    },
-                }
-            },
-        }
-    }
+def _json_bodies(dependant: Dependant) -> Iterator[JsonBody[Any]]:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, JsonBody):
+            yield dependency.call
+        yield from _json_bodies(dependency)
+
+
+def json_bodies(app: FastAPI) -> Iterator[tuple[str, set[str], JsonBody[Any]]]:
+    """(path, methods, body) of each documented route that takes a JSON body (service.api.body.JsonBody).
+    The routes are walked as FastAPI's own get_openapi walks them, included routers and all."""
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIRoute) and route.include_in_schema and route.path_format:
+            for body in _json_bodies(route.dependant):
+                yield route.path_format, set(route.methods or ()), body
+
+
+def document_bodies(app: FastAPI, document: dict[str, Any]) -> None:
+    """Give each operation its request body. Routes take their bodies as JsonBody dependencies, parsed off the
+    event loop, where FastAPI would document a body parameter itself; this states them in the same place."""
+    for path, methods, body in json_bodies(app):
+        for method in methods:
+            operation = document["paths"][path][method.lower()]
+            responses = operation.pop("responses")  # kept last, after the body, where FastAPI puts them
+            operation["requestBody"] = request_body(body)
+            operation["responses"] = responses
 
 
 # A page cursor is URL-safe base64 without padding (service.db.repositories.PageCursor.encode).
@@ -172,20 +169,15 @@ def install_openapi(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        _, extra = models_json_schema(
-            [
-                (AllocationRequest, "validation"),
-                (Plan, "serialization"),
-                (JobState, "serialization"),
-                (Problem, "serialization"),
-                (ScenarioRequest, "validation"),
-                (ScenarioComparison, "serialization"),
-                (RecommendationRequest, "validation"),
-                (SlotRecommendations, "serialization"),
-                (StaffRecommendations, "serialization"),
-            ],
-            ref_template=REF,
-        )
+        document_bodies(app, document)
+        bodies: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+            (body.model, "validation") for _, _, body in json_bodies(app)
+        ]
+        answers: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+            (model, "serialization")
+            for model in (Plan, JobState, Problem, ScenarioComparison, SlotRecommendations, StaffRecommendations)
+        ]
+        _, extra = models_json_schema([*dict.fromkeys(bodies), *answers], ref_template=REF)
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         for name, definition in extra.get("$defs", {}).items():
             schemas.setdefault(name, definition)

@@ -44,7 +44,6 @@ from service.contract import (
     SlotRecommendations,
     StaffRecommendations,
     errors_from_pydantic,
-    semantic_errors,
     unit_may_serve,
 )
 from service.planning import make_plan
@@ -55,34 +54,16 @@ from service.recommendations.pricing import PlanSolver, Pricing, pinned_request,
 
 
 def parse_recommendation_request(data: Any) -> RecommendationRequest:
-    """Validate the body; raises InvalidRequest naming each field (`request.…`, `demand_id`, …)."""
+    """Validate the body (the question's own rules are the model's: contract.question_rules); raises
+    InvalidRequest naming each field (`request.…`, `demand_id`, …)."""
     try:
         body = RecommendationRequest.model_validate(data)
     except ValidationError as error:
         raise InvalidRequest(errors_from_pydantic(error)) from None
-    errors = [FieldError(f"request.{e.path}", e.message, e.type) for e in semantic_errors(body.request)]
-    errors.extend(_question_errors(body))
-    if not errors:
-        errors = size_errors(body.request, at="request.")
-    if errors:
-        raise InvalidRequest(errors)
-    _locate(body)
+    too_large = size_errors(body.request, at="request.")
+    if too_large:
+        raise InvalidRequest(too_large)
     return body
-
-
-def _question_errors(body: RecommendationRequest) -> list[FieldError]:
-    """A question names a slot (opportunity_id and demand_id) or a person (staff_id): exactly one of them."""
-    slot_fields = [name for name in ("opportunity_id", "demand_id") if getattr(body, name) is not None]
-    if body.staff_id is not None and slot_fields:
-        message = (
-            f"staff_id cannot be combined with {' and '.join(slot_fields)}: ask either for a slot's candidates "
-            "(opportunity_id and demand_id) or for a person's slots (staff_id)"
-        )
-        return [FieldError(name, message, "conflict") for name in ["staff_id", *slot_fields]]
-    if body.staff_id is None and len(slot_fields) < 2:
-        missing = "opportunity_id" if body.opportunity_id is None else "demand_id"
-        return [FieldError(missing, "give opportunity_id and demand_id (a slot), or staff_id (a person)", "missing")]
-    return []
 
 
 def answer(
@@ -244,13 +225,6 @@ def _slot(request: AllocationRequest, opportunity_id: str, demand_id: str) -> tu
             [FieldError("demand_id", f"unknown demand id {demand_id!r} in {opportunity_id}", "unknown_id")]
         )
     return o_index, demand
-
-
-def _locate(body: RecommendationRequest) -> None:
-    if body.opportunity_id is not None and body.demand_id is not None:
-        _slot(body.request, body.opportunity_id, body.demand_id)
-    if body.staff_id is not None and all(p.id != body.staff_id for p in body.request.staff):
-        raise InvalidRequest([FieldError("staff_id", f"unknown staff id {body.staff_id!r}", "unknown_id")])
 
 
 def _not_qualified(request: AllocationRequest, opportunity: Opportunity, demand: Demand) -> NotQualified:

@@ -125,6 +125,18 @@ def test_cross_field_errors_come_with_their_paths(client: TestClient) -> None:
     assert errors["opportunities[0].pinned[0]"]["type"] == "pin_conflict"
 
 
+def test_a_wrong_type_and_a_duplicate_id_are_reported_in_one_422(client: TestClient) -> None:
+    request = small_request()
+    request["staff"][1]["hourly_rate"] = False
+    request["opportunities"][1]["id"] = request["opportunities"][0]["id"]
+    response = client.post("/v1/plans", json=request)
+    assert response.status_code == 422
+    problem = response.json()
+    errors = {e["path"]: e["type"] for e in problem["errors"]}
+    assert errors == {"staff[1].hourly_rate": "float_type", "opportunities[1].id": "duplicate_id"}
+    assert problem["detail"] == "2 fields of the request are invalid"
+
+
 def test_list_length_limits_are_enforced(client: TestClient) -> None:
     request = small_request()
     request["opportunities"][0]["demands"] = [

@@ -336,6 +336,22 @@ def test_a_scenario_whose_solves_fail_is_a_503_and_stays_failed(
     assert stored["variants"][0]["status"] == "failed"
 
 
+def test_a_scenario_gets_every_error_in_one_422(client: TestClient) -> None:
+    scenario = small_scenario()
+    scenario["base"]["staff"][0]["can_lead"] = "yes"
+    scenario["base"]["opportunities"][1]["id"] = scenario["base"]["opportunities"][0]["id"]
+    scenario["variants"].append(dict(scenario["variants"][0]))
+    response = client.post("/v1/scenarios", json=scenario)
+    assert response.status_code == 422
+    errors = {e["path"]: e["type"] for e in response.json()["errors"]}
+    duplicate_variant = f"variants[{len(scenario['variants']) - 1}].name"
+    assert errors == {
+        "base.staff[0].can_lead": "bool_type",
+        "base.opportunities[1].id": "duplicate_id",
+        duplicate_variant: "duplicate_id",
+    }
+
+
 @pytest.mark.parametrize(
     ("where", "value", "path"),
     [

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from service.admission import size_errors
-from service.api.body import off_the_loop, validated
+from service.api.body import BodyExample, JsonBody
 from service.api.deps import RunnerDep, SessionDep, SettingsDep, TenantDep
 from service.api.errors import Conflict, NotFound, SolveFailed, ValidationFailed
-from service.api.openapi import LOCATION_HEADER, allocation_request_body, json_response, problems, schema_ref
+from service.api.openapi import LOCATION_HEADER, json_response, problems, schema_ref
 from service.api.schemas import JobState, PlanPage, PlanSummary
-from service.contract import AllocationRequest, FieldError, parse_request
+from service.contract import AllocationRequest, FieldError, InvalidRequest, parse_request
 from service.db.repositories import InvalidCursor, JobRepository, PageCursor
 from service.jobs.runner import JobView
 
@@ -36,14 +36,26 @@ def location(plan_id: str) -> str:
     return f"{router.prefix}/{plan_id}"
 
 
-def parse_body(body: bytes, content_type: str | None) -> AllocationRequest:
-    """Raw body -> validated request, or the problem that says what is wrong with it (including a size
-    its time limit cannot serve: service/admission.py)."""
-    allocation = validated(parse_request, body, content_type)
+def parse_allocation(document: Any) -> AllocationRequest:
+    """The request, or InvalidRequest saying what is wrong with it (including a size its time limit cannot
+    serve: service/admission.py)."""
+    allocation = parse_request(document)
     too_large = size_errors(allocation)
     if too_large:
-        raise ValidationFailed(too_large)
+        raise InvalidRequest(too_large)
     return allocation
+
+
+AllocationBody = Annotated[
+    AllocationRequest,
+    Depends(
+        JsonBody(
+            AllocationRequest,
+            parse_allocation,
+            {"small": BodyExample("Five people, three opportunities (A, C and E grade)", "small-request")},
+        )
+    ),
+]
 
 
 def state_response(view: JobView, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -70,17 +82,14 @@ def view_response(view: JobView, status_code: int = 200, headers: dict[str, str]
         202: json_response("Accepted as a job (`mode=async`); poll the Location.", "JobState", headers=LOCATION_HEADER),
         **problems(400, 401, 409, 413, 415, 422, 429, 503),
     },
-    openapi_extra=allocation_request_body(),
 )
 async def create_plan(
-    request: Request,
     runner: RunnerDep,
     tenant: TenantDep,
+    allocation: AllocationBody,
     mode: Annotated[Mode, Query(description="`sync` waits for the plan; `async` returns a job at once.")] = "sync",
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    body = await request.body()
-    allocation = await off_the_loop(parse_body, body, request.headers.get("content-type"))
     submission = await runner.submit(tenant, allocation, idempotency_key)
     headers = {"Location": location(submission.job_id)}
     if submission.replayed:

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.api.body import off_the_loop, validated
+from service.api.body import BodyExample, JsonBody
 from service.api.deps import RunnerDep, TenantDep
-from service.api.openapi import json_body, json_response, problems
+from service.api.openapi import json_response, problems
+from service.contract import RecommendationRequest
 from service.jobs.pool_executor import PoolPlanExecutor
 from service.recommendations import answer, parse_recommendation_request
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
+
+QuestionBody = Annotated[
+    RecommendationRequest,
+    Depends(
+        JsonBody(
+            RecommendationRequest,
+            parse_recommendation_request,
+            {
+                "slot": BodyExample("Who could run the CRM demo of opp-C1", "small-recommendation-slot"),
+                "staff": BodyExample("Slots that suit Liu Yang (south-01)", "small-recommendation-staff"),
+            },
+        )
+    ),
+]
 
 
 @router.post(
@@ -58,19 +74,8 @@ router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
             },
         ),
     },
-    openapi_extra=json_body(
-        "RecommendationRequest",
-        {
-            "slot": {"summary": "Who could run the CRM demo of opp-C1", "value": "small-recommendation-slot"},
-            "staff": {"summary": "Slots that suit Liu Yang (south-01)", "value": "small-recommendation-staff"},
-        },
-    ),
 )
-async def recommend(request: Request, runner: RunnerDep, tenant: TenantDep) -> Response:
-    body = await request.body()
-    question = await off_the_loop(
-        partial(validated, parse_recommendation_request), body, request.headers.get("content-type")
-    )
+async def recommend(runner: RunnerDep, tenant: TenantDep, question: QuestionBody) -> Response:
     async with runner.transient_group(tenant):
         pool = PoolPlanExecutor(runner, asyncio.get_running_loop())
         # The engine runs in a worker thread and sends every solve to the solver processes through `pool`.

@@ -6,13 +6,13 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
-from service.api.body import json_document, off_the_loop, reject_coerced_scalars
+from service.api.body import BodyExample, JsonBody
 from service.api.deps import ScenariosDep, SettingsDep, TenantDep
 from service.api.errors import NotFound, SolveFailed, ValidationFailed
-from service.api.openapi import json_body, json_response, problems
+from service.api.openapi import json_response, problems
 from service.api.schemas import ScenarioComparison, ScenarioPage, ScenarioSummary
 from service.contract import FieldError, InvalidRequest
 from service.db.repositories import InvalidCursor, PageCursor
@@ -103,18 +103,29 @@ def scenario_problem(errors: Sequence[FieldError], document: Any) -> ValidationF
     return problem
 
 
-def parse_body(body: bytes, content_type: str | None) -> ScenarioRequest:
-    document = json_document(body, content_type)
+def parse_body(document: Any) -> ScenarioRequest:
+    """The scenario, or a 422 whose errors name their variants."""
     try:
-        scenario = parse_scenario(document)
+        return parse_scenario(document)
     except InvalidRequest as error:
         raise scenario_problem(error.errors, document) from None
-    try:
-        reject_coerced_scalars(document, scenario)
-    except ValidationFailed as problem:
-        errors = [FieldError(e["path"], e["message"], e["type"]) for e in problem.extensions["errors"]]
-        raise scenario_problem(errors, document) from None
-    return scenario
+
+
+ScenarioBody = Annotated[
+    ScenarioRequest,
+    Depends(
+        JsonBody(
+            ScenarioRequest,
+            parse_body,
+            {
+                "small": BodyExample(
+                    "The small request, and two variants: hire a tester, or lose the delivery-center architect",
+                    "small-scenario-request",
+                )
+            },
+        )
+    ),
+]
 
 
 @router.post(
@@ -154,24 +165,13 @@ def parse_body(body: bytes, content_type: str | None) -> ScenarioRequest:
             },
         ),
     },
-    openapi_extra=json_body(
-        "ScenarioRequest",
-        {
-            "small": {
-                "summary": "The small request, and two variants: hire a tester, or lose the delivery-center architect",
-                "value": "small-scenario-request",
-            }
-        },
-    ),
 )
 async def create_scenario(
-    request: Request,
     scenarios: ScenariosDep,
     tenant: TenantDep,
+    scenario: ScenarioBody,
     mode: Annotated[Mode, Query(description="`sync` waits for the comparison; `async` answers at once.")] = "sync",
 ) -> Response:
-    body = await request.body()
-    scenario = await off_the_loop(parse_body, body, request.headers.get("content-type"))
     view = await scenarios.submit(tenant, scenario)
     headers = {"Location": location(view.id)}
     if mode == "async":

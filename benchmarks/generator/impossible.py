@@ -44,6 +44,7 @@ class Impossible:
             for skill in person["skills"]:
                 self.by_skill.setdefault(skill, []).append(person)
         self.touched: set[str] = set()
+        self.answers: dict[tuple[object, ...], list[Json]] = {}
 
     def inject(self, count: int) -> None:
         candidates = list(self.opportunities)
@@ -60,14 +61,19 @@ class Impossible:
 
     def qualified(self, deal: Opportunity, demand: Demand, ignore_level: bool = False) -> list[Json]:
         """The people who pass H1, H2 and H9 for `demand` (H2 and H9 only with `ignore_level`)."""
-        if ignore_level:
-            # Everyone listed under the skill has it at level 1 or more.
-            demand = demand.model_copy(update={"min_level": 1})
-        return [
-            person
-            for person in self.by_skill.get(demand.skill, [])
-            if is_qualified(self.people[person["id"]], deal, demand, self.policy)
-        ]
+        # Everyone listed under the skill has it at level 1 or more.
+        level = 1 if ignore_level else demand.min_level
+        # What H1, H2 and H9 read of the deal and the demand: the plants ask the same question many times.
+        key = (deal.grade, deal.region, tuple(deal.excluded_staff), demand.skill, level, demand.remote_ok)
+        found = self.answers.get(key)
+        if found is None:
+            probe = demand.model_copy(update={"min_level": level})
+            found = self.answers[key] = [
+                person
+                for person in self.by_skill.get(demand.skill, [])
+                if is_qualified(self.people[person["id"]], deal, probe, self.policy)
+            ]
+        return list(found)
 
     def leads(self, deal: Opportunity) -> list[Staff]:
         """The people who may lead the deal and are qualified for one of its demands (H5)."""

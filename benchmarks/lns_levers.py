@@ -1,5 +1,6 @@
-"""LNS levers at L: level 1 alone, by `service.solver.lns.improve`, under named configurations, so that a
-change to the search is judged on the same instances and time as the engine gives level 1 (27 s of 30).
+"""LNS levers at L: level 1 alone, by `service.solver.lns.LnsSearch`, under named configurations (its
+LnsParams), so that a change to the search is judged on the same instances and time as the engine gives
+level 1 (27 s of 30).
 
     uv run python -m benchmarks.lns_levers --seeds 6
 
@@ -21,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ortools.sat.python import cp_model
+
 from benchmarks.harness import (
     RESULTS_DIR,
     Json,
@@ -32,33 +35,30 @@ from benchmarks.harness import (
     markdown_table,
     write_results,
 )
-from service.solver.greedy import greedy, warm_start
-from service.solver.solve import search_covered_value
+from service.solver.greedy import Solution, greedy, warm_start
+from service.solver.lns import LnsLevel, LnsOutcome, LnsParams, LnsSearch
+from service.solver.model import build_model, covered_value_terms
+from service.solver.problem import Problem
+from service.solver.solve import upper_bound
 
-# name -> (first plan: "value" greedy or the engine's warm start "best" of both orders, improve() overrides).
-# Configurations of sessions before 8 ran without the LP relaxation, and keep running without it.
-_NO_LP = {"lp_guide": False}
+# name -> (first plan: the dispatcher's greedy order "value", or the engine's warm start "best" of both
+# orders; LnsParams fields other than the time budget). Level 1 is guided by the LP relaxation unless told.
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
-    "session 4 engine": ("value", {"step_workers": 1, "bound_subsolver": None, "bound_priority": "normal", **_NO_LP}),
-    "session 4 engine + both greedy orders": (
-        "best",
-        {"step_workers": 1, "bound_subsolver": None, "bound_priority": "normal", **_NO_LP},
-    ),
-    "two-worker steps without bound search": ("best", {"step_workers": 2, "bound_search": False, **_NO_LP}),
-    "two-worker steps + bound at normal priority": ("best", {"step_workers": 2, "bound_priority": "normal", **_NO_LP}),
-    "two-worker steps + lb_tree bound on idle cycles": (
-        "best",
-        {"step_workers": 2, "bound_priority": "idle", **_NO_LP},
-    ),
-    "one-worker steps + lb_tree bound on idle cycles": ("best", {"bound_priority": "idle", **_NO_LP}),
-    "engine: one-worker steps + lb_tree bound at nice 10": ("best", {**_NO_LP}),
-    # Session 7: two step threads, late steps merged piece by piece (service/solver/merge.py).
-    "two step threads without bound search": ("best", {"step_threads": 2, "bound_search": False, **_NO_LP}),
-    "two step threads + lb_tree bound at nice 10": ("best", {"step_threads": 2, **_NO_LP}),
-    # Session 8: the second core solves the LP relaxation first, then steps free where it and the plan
-    # disagree (relaxation-induced steps, service/solver/relaxation.py); the engine's default since.
-    "engine: LP relaxation first + relaxation-induced steps": ("best", {}),
+    "engine": ("best", {}),
+    "engine from the dispatcher's greedy order": ("value", {}),
+    "without the LP relaxation": ("best", {"lp_guide": False}),
+    "without the whole model (as at XL)": ("best", {"whole_model": False}),
 }
+
+
+def search_level_1(problem: Problem, start: Solution, seconds: float, **params: Any) -> LnsOutcome:
+    """Level 1 alone by the LNS from `start` for `seconds`, on the whole model, as the engine runs it."""
+    model, variables = build_model(problem)
+    terms = covered_value_terms(problem, variables)
+    model.maximize(cp_model.LinearExpr.weighted_sum(*terms))
+    level = LnsLevel(terms, maximize=True, trivial_bound=upper_bound(problem))
+    params.setdefault("lp_guide", True)
+    return LnsSearch(problem, model, variables, level, LnsParams(seconds, **params)).run(start)
 
 
 def run_config(name: str, seeds: Sequence[int], level_s: float, best: dict[str, Json]) -> list[Json]:
@@ -70,7 +70,7 @@ def run_config(name: str, seeds: Sequence[int], level_s: float, best: dict[str, 
         started = time.perf_counter()
         start = warm_start(problem) if first == "best" else greedy(problem)
         assert start is not None
-        outcome = search_covered_value(problem, start, level_s, **overrides)
+        outcome = search_level_1(problem, start, level_s, **overrides)
         value = outcome.value / problem.value_scale
         below = below_best_known(instance.name, value, best)
         row = {
@@ -81,8 +81,6 @@ def run_config(name: str, seeds: Sequence[int], level_s: float, best: dict[str, 
             "below_best_known": below,
             "steps": outcome.steps,
             "improvements": outcome.improvements,
-            "merged_pieces": outcome.merged_pieces,
-            "left_out_pieces": outcome.left_out_pieces,
             "relaxation_steps": outcome.relaxation_steps,
             "relaxation_bound": None
             if outcome.relaxation_bound is None
@@ -134,7 +132,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--name",
         default="lns-levers-L",
-        help="results file name (default lns-levers-L; session 7's step-thread study: lns-threads-L)",
+        help="results file name (default lns-levers-L)",
     )
     p.add_argument(
         "--append",

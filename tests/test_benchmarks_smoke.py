@@ -172,7 +172,7 @@ def test_param_study_runs_grid_levers_and_region_lns(tmp_path: Path) -> None:
 def test_lns_levers_compare_configurations_on_the_same_instance(tmp_path: Path) -> None:
     """Two configurations on L-0 for a second each: one row per configuration and instance, every plan at
     least the greedy start, the table names both."""
-    configs = ["session 4 engine", "engine: one-worker steps + lb_tree bound at nice 10"]
+    configs = ["engine from the dispatcher's greedy order", "without the whole model (as at XL)"]
     argv = ["--seeds", "1", "--level-time", "1", "--configs", ",".join(configs), "--out", str(tmp_path)]
     assert lns_levers.main(argv) == 0
     payload = json.loads((tmp_path / "lns-levers-L.json").read_text())

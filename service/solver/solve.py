@@ -20,7 +20,7 @@ from ortools.sat.python import cp_model
 
 from service.contract import BrokenRule
 from service.solver.greedy import Solution, evaluate, greedy, warm_start
-from service.solver.lns import FixedLevel, LnsOutcome, improve
+from service.solver.lns import FixedLevel, LnsLevel, LnsParams, LnsSearch
 from service.solver.model import (
     HARD_RULES,
     BuildStopped,
@@ -124,17 +124,14 @@ class Result:
 # portfolio times out. Above it, finding good plans matters more: two workers with the lighter LP find
 # better plans in 30 s at L. Figures: benchmarks/RESULTS.md.
 LARGE_PROBLEM_PAIRS = 4_000
-# Above this many pairs the LNS runs no whole-model search for a bound: at XL (475,000 pairs) its bound
-# after 30 s is exactly the trivial one (every slot filled), and its presolve, which does not stop at
-# once, made the level overrun its time by seconds. The trivial bound is then reported. Nor does it take
-# staff steps, which solve the whole model with most of it fixed (0.7 s a step at XL for five people).
+# Above this many pairs the LNS does without the whole model (LnsParams.whole_model): at XL (475,000 pairs)
+# the bound search's presolve made the level overrun its time by seconds for a bound no better than the
+# trivial one, and a step on the fixed whole model took 0.7 s for five people. The trivial bound is then
+# reported.
 BOUND_SEARCH_MAX_PAIRS = 100_000
 # Level 1's share of the time on large problems (the LNS); the cost level and any tie-break share the rest.
 # Covered value comes first in the objective, and at L it is still rising at the end of level 1 (about
-# 0.5M/s), while the cost level's search cut cost by only 0.21-0.24 % in the 3 s that 90 % left it, and
-# by 0.16-0.27 % in the 1.5 s that 95 % leaves (L-0, L-2 at 30 s). At 95 %: mean below best known 1.18 %
-# against 1.22 % over nine full solves of L-0 .. L-2 (L-2 1.74 % against 2.03 %), within the run-to-run
-# spread but in the expected direction.
+# 0.5M/s), while the cost level cut cost by only 0.2 % in the 3 s that a 90 % share left it.
 LNS_LEVEL_1_SHARE = 0.95
 # Building the CP-SAT model costs about 30 microseconds a pair on a 2-core machine (L: 0.5 s for 18,500
 # pairs; 475,000 pairs: 15-23 s); with less time left than that, the greedy plan is the answer.
@@ -274,27 +271,17 @@ class _Levels:
             self.model.minimize(expression)
         self.model.clear_hints()  # type: ignore[no-untyped-call]
         started = time.perf_counter()
-        whole_model_steps = len(self.problem.pairs) <= BOUND_SEARCH_MAX_PAIRS
-        outcome = improve(
-            self.problem,
-            self.model,
-            self.vars,
-            start,
-            started + time_limit,
-            budget=time_limit,
-            trivial_bound=upper_bound(self.problem) if maximize else 0,
-            objective=terms,
-            maximize=maximize,
-            fixed_levels=self.fixed,
-            bound_search=whole_model_steps,
-            staff_steps=whole_model_steps,
-            # The LP relaxation is of covered value: it guides (and bounds) level 1 only.
-            lp_guide=name == "covered_value",
+        level = LnsLevel(terms, maximize, trivial_bound=upper_bound(self.problem) if maximize else 0, held=self.fixed)
+        params = LnsParams(
+            time_budget_s=time_limit,
             seed=self.params.seed,
             deterministic=self.params.deterministic,
-            should_stop=self.should_stop,
-            on_solution=hook,
+            whole_model=len(self.problem.pairs) <= BOUND_SEARCH_MAX_PAIRS,
+            # The LP relaxation is of covered value: it guides (and bounds) level 1 only.
+            lp_guide=name == "covered_value",
         )
+        search = LnsSearch(self.problem, self.model, self.vars, level, params, self.should_stop, hook)
+        outcome = search.run(start)
         status = cp_model.OPTIMAL if outcome.proven else cp_model.FEASIBLE
         wall_ms = round((time.perf_counter() - started) * 1000)
         self.reports.append(
@@ -376,29 +363,6 @@ def upper_bound(problem: Problem) -> int:
     return sum(
         problem.slots[s].value * min(problem.slots[s].headcount, len(problem.pairs_by_slot[s]))
         for s in range(len(problem.slots))
-    )
-
-
-def search_covered_value(problem: Problem, start: Solution, seconds: float, **levers: Any) -> LnsOutcome:
-    """Level 1 alone by the LNS from `start` for `seconds`, on the whole model; `levers` go to `improve`
-    (step_workers, bound_search, ...). What benchmarks/lns_levers.py compares, and what tests of the LNS
-    run; the engine itself goes through `solve`."""
-    model, variables = build_model(problem)
-    terms = covered_value_terms(problem, variables)
-    model.maximize(cp_model.LinearExpr.weighted_sum(*terms))
-    levers.setdefault("seed", 0)
-    levers.setdefault("lp_guide", True)
-    return improve(
-        problem,
-        model,
-        variables,
-        start,
-        time.perf_counter() + seconds,
-        objective=terms,
-        maximize=True,
-        budget=seconds,
-        trivial_bound=upper_bound(problem),
-        **levers,
     )
 
 
@@ -684,6 +648,5 @@ __all__ = [
     "Variables",
     "broken_rules",
     "evaluate",
-    "search_covered_value",
     "solve",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from ortools.sat.python import cp_model
 
 from service.solver.greedy import Solution
-from service.solver.lns import PeopleSteps
+from service.solver.lns import FixedModel
 from service.solver.model import Variables, kept_warm_start_terms
 from service.solver.problem import Problem
 
@@ -59,10 +59,10 @@ def closest_to_warm_start(
     pairs, options = disagreement(problem, solution)
     if not pairs and not options:
         return solution
-    steps = PeopleSteps(model, problem, variables, solution)
-    step = steps.build_decisions(pairs, options, solution)
+    fixed = FixedModel(model, problem, variables)
+    step = fixed.free(pairs, options, solution)
     step.maximize(cp_model.LinearExpr.weighted_sum(*kept_warm_start_terms(problem, variables)))
     status = solver.solve(step)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return solution
-    return steps.read(solver)
+    return fixed.read(solver)

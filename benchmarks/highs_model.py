@@ -22,7 +22,7 @@ import highspy
 import numpy as np
 
 from service.solver.greedy import Solution
-from service.solver.linear import Columns, Formulation, build_rows
+from service.solver.linear import Columns, build_rows
 from service.solver.problem import Problem
 
 INF = highspy.kHighsInf
@@ -43,11 +43,11 @@ class MipModel:
         return int(self.lp.num_row_)
 
 
-def build(problem: Problem, formulation: Formulation = "tight") -> MipModel:
+def build(problem: Problem) -> MipModel:
     """Level 1 of the CP-SAT model as a HiGHS MIP (maximize covered value, scaled like CP-SAT's).
     H8 pins are column bounds."""
     started = time.perf_counter()
-    linear = build_rows(problem, formulation)
+    linear = build_rows(problem)
     columns, rows, fixed_one = linear.columns, linear.rows, linear.fixed_one
 
     n = columns.count
@@ -234,12 +234,11 @@ def run_peer(
     check: dict[str, Solution] | None = None,
     lp_time_limit_s: float | None = None,
     start: Solution | None = None,
-    formulation: Formulation = "tight",
     mip: bool = True,
 ) -> dict[str, Any]:
     """Build once, solve the MIP (unless `mip` is false) and the LP relaxation, and read the given plans
     in this model."""
-    model = build(problem, formulation)
+    model = build(problem)
     branch_and_bound = solve_mip(model, time_limit_s, threads, seed, start=start) if mip else None
     lp = solve_lp(model, lp_time_limit_s if lp_time_limit_s is not None else max(time_limit_s, 60.0), threads)
     return {

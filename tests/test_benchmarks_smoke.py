@@ -14,7 +14,6 @@ from ortools.sat.python import cp_model
 
 from benchmarks import (
     best_known,
-    formulation,
     lns_levers,
     param_study,
     peers,
@@ -26,7 +25,8 @@ from benchmarks import (
 from benchmarks.harness import load_instance, percentile
 from benchmarks.load.config import LoadConfig
 from service.solver.greedy import greedy
-from service.solver.model import HARD_RULES, build_model, covered_value_terms
+from service.solver.model import build_model, covered_value_terms
+from service.solver.relaxation import LpRelaxation
 from service.solver.solve import SolveParams, solve
 from tests.checker import hard_rule_violations
 
@@ -187,37 +187,36 @@ def test_lns_levers_compare_configurations_on_the_same_instance(tmp_path: Path) 
     assert all(name in table for name in configs)
 
 
+def test_lns_levers_append_replaces_only_the_configurations_run_again(tmp_path: Path) -> None:
+    """With --append a run keeps the other configurations' rows of the results file and replaces its own."""
+    common = ["--seeds", "1", "--level-time", "0.5", "--out", str(tmp_path), "--append"]
+    assert lns_levers.main([*common, "--configs", "engine"]) == 0
+    assert lns_levers.main([*common, "--configs", "without the LP relaxation"]) == 0
+    assert lns_levers.main([*common, "--configs", "engine"]) == 0
+    rows = json.loads((tmp_path / "lns-levers-L.json").read_text())["rows"]
+    assert [row["config"] for row in rows] == ["without the LP relaxation", "engine"]
+    assert "without the LP relaxation" in (tmp_path / "lns-levers-L.md").read_text()
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_plain_and_tight_formulations_accept_the_same_plans(seed: int) -> None:
-    """H4/H6 tied to staffed (the engine) and their plain forms (formulation.PLAIN_RULES) have the same
-    optimum of covered value, and the engine's LP relaxation is never weaker than the plain one."""
+def test_the_lp_relaxations_bound_the_optimum_and_lean_rows_only_loosen_them(seed: int) -> None:
+    """The proven optimum of covered value is at most the LP relaxation of every row (HiGHS on the peer's
+    model), which is at most that of the lean rows guiding the search: the rows lean leaves out hold for
+    every plan, so leaving them out can only loosen the relaxation, never cut a plan off."""
     problem = load_instance("S", seed).problem
-    optima = []
-    for rules in (HARD_RULES, formulation.PLAIN_RULES):
-        model, variables = build_model(problem, rules)
-        model.maximize(cp_model.LinearExpr.weighted_sum(*covered_value_terms(problem, variables)))
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = 10
-        assert solver.solve(model) == cp_model.OPTIMAL
-        optima.append(round(solver.objective_value))
-    assert optima[0] == optima[1]
-    tight, plain = formulation.lp_bound(problem, "tight"), formulation.lp_bound(problem, "plain")
-    assert tight is not None
-    assert plain is not None
-    assert optima[0] - 1e-6 <= tight <= plain + 1e-6
-
-
-def test_formulation_study_compares_both_forms_on_one_instance(tmp_path: Path) -> None:
-    """M-0 under both forms: the same proven covered value, the tight LP bound at most the plain one, and
-    a table naming both."""
-    assert formulation.main(["--sizes", "M", "--seeds", "1", "--out", str(tmp_path)]) == 0
-    rows = json.loads((tmp_path / "formulation-M.json").read_text())["rows"]
-    assert [row["formulation"] for row in rows] == ["plain", "tight"]
-    plain, tight = rows
-    assert plain["covered_value"] == tight["covered_value"]
-    assert 0 <= tight["lp_above_optimum"] <= plain["lp_above_optimum"]
-    assert "LP above optimum, tight" in (tmp_path / "formulation-M.md").read_text()
+    model, variables = build_model(problem)
+    model.maximize(cp_model.LinearExpr.weighted_sum(*covered_value_terms(problem, variables)))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 10
+    assert solver.solve(model) == cp_model.OPTIMAL
+    optimum = round(solver.objective_value)
+    every_row = {"problem": problem, "time_limit_s": 0.0, "lp_time_limit_s": 60.0, "mip": False}
+    full = peers.highs_child(every_row, timeout_s=600)["lp"]["bound"]
+    lean = LpRelaxation(problem).solve(60.0)
+    assert full is not None
+    assert lean is not None
+    assert optimum - 1e-6 <= full <= lean.bound
 
 
 # --------------------------------------------------------------------------- measurements (skipped by default)

@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 from service.solver.problem import Problem
 
 INF = math.inf
-# "tight": the rows of service/solver/model.py; "plain": H4 and H6 as written before session 6, kept so
-# that benchmarks/formulation.py can show what the tighter rows change in the LP relaxation.
-Formulation = Literal["tight", "plain"]
 
 
 @dataclass
@@ -106,18 +102,15 @@ def add_capacity(rows: Rows, problem: Problem, c: Columns) -> None:
             rows.add(columns, coefficients, -INF, float(capacity))
 
 
-def add_slots(rows: Rows, problem: Problem, c: Columns, formulation: Formulation = "tight") -> None:
-    """H4 slots: at most `headcount` people per demand; "tight": Σ assign - headcount × staffed <= 0, as
-    in the CP-SAT model; "plain": Σ assign <= headcount (the form before session 6, for the study)."""
+def add_slots(rows: Rows, problem: Problem, c: Columns) -> None:
+    """H4 slots: at most `headcount` people per demand, tied to staffed as in the CP-SAT model:
+    Σ assign - headcount × staffed <= 0."""
     for slot_index, slot in enumerate(problem.slots):
         pairs = problem.pairs_by_slot[slot_index]
         if len(pairs) <= slot.headcount:
             continue
         columns = [c.assign[p] for p in pairs]
-        if formulation == "tight":
-            rows.add([*columns, c.staffed[slot.opportunity]], [1.0] * len(pairs) + [-float(slot.headcount)], -INF, 0.0)
-        else:
-            rows.add(columns, [1.0] * len(pairs), -INF, float(slot.headcount))
+        rows.add([*columns, c.staffed[slot.opportunity]], [1.0] * len(pairs) + [-float(slot.headcount)], -INF, 0.0)
 
 
 def add_one_lead(rows: Rows, problem: Problem, c: Columns, lean: bool = False) -> None:
@@ -140,9 +133,9 @@ def add_one_lead(rows: Rows, problem: Problem, c: Columns, lean: bool = False) -
             rows.add([c.lead[q]] + [c.assign[p] for p in own], [1.0] + [-1.0] * len(own), -INF, 0.0)
 
 
-def add_budget(rows: Rows, problem: Problem, c: Columns, formulation: Formulation = "tight") -> None:
-    """H6 budget: member costs plus the lead cost of an opportunity stay within its budget; "tight": within
-    budget × staffed, as in the CP-SAT model; "plain": within the budget (before session 6)."""
+def add_budget(rows: Rows, problem: Problem, c: Columns) -> None:
+    """H6 budget: member costs plus the lead cost of an opportunity stay within its budget × staffed, as in
+    the CP-SAT model."""
     for opportunity in c.staffed:
         row = problem.budget_row(opportunity)
         if row is None:
@@ -152,10 +145,7 @@ def add_budget(rows: Rows, problem: Problem, c: Columns, formulation: Formulatio
         coefficients = [float(problem.pairs[p].cost) for p in pairs]
         coefficients += [float(problem.lead_options[q].cost) for q in options]
         budget = float(problem.budgets[opportunity])
-        if formulation == "tight":
-            rows.add([*columns, c.staffed[opportunity]], [*coefficients, -budget], -INF, 0.0)
-        else:
-            rows.add(columns, coefficients, -INF, budget)
+        rows.add([*columns, c.staffed[opportunity]], [*coefficients, -budget], -INF, 0.0)
 
 
 def add_focus(rows: Rows, problem: Problem, c: Columns) -> None:
@@ -184,11 +174,8 @@ class LinearModel:
     fixed_one: list[int]  # columns a pin fixes to 1 (H8)
 
 
-def build_rows(problem: Problem, formulation: Formulation = "tight", lean: bool = False) -> LinearModel:
-    """Every hard rule as rows; the objective maximizes covered value. `lean` (tight formulation only):
-    see add_one_lead."""
-    if lean and formulation != "tight":
-        raise ValueError("lean rows rely on the tight H4 rows")
+def build_rows(problem: Problem, lean: bool = False) -> LinearModel:
+    """Every hard rule as rows; the objective maximizes covered value. `lean`: see add_one_lead."""
     columns = Columns(assign=[], lead=[], staffed={})
     columns.assign = [columns.new() for _ in problem.pairs]
     columns.lead = [columns.new() for _ in problem.lead_options]
@@ -197,9 +184,9 @@ def build_rows(problem: Problem, formulation: Formulation = "tight", lean: bool 
             columns.staffed[opportunity] = columns.new()
     rows = Rows()
     add_capacity(rows, problem, columns)
-    add_slots(rows, problem, columns, formulation)
+    add_slots(rows, problem, columns)
     add_one_lead(rows, problem, columns, lean)
-    add_budget(rows, problem, columns, formulation)
+    add_budget(rows, problem, columns)
     add_focus(rows, problem, columns)
     objective = [0.0] * columns.count
     for p, pair in enumerate(problem.pairs):

@@ -69,9 +69,8 @@ def add_slots(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
     Written as Σ x ≤ headcount × staffed(opportunity) rather than Σ x ≤ headcount: the same integer plans
     (a person on a demand makes its opportunity staffed, H5), but a much tighter LP relaxation. With the
     plain form the LP filled a demand with two half-people while paying for only half a lead (staffed =
-    max of the assignments, not their sum). At M the LP bound of covered value fell from 10.6 % to 6.8 %
-    above the optimum (median of ten), level 1 proves in 0.45 s instead of 0.85 s and a whole solve takes
-    1.2 s instead of 2.1 s (benchmarks/formulation.py, results/formulation-M.md)."""
+    max of the assignments, not their sum); at M its bound of covered value was 10.6 % above the optimum
+    against 6.8 % (median of ten; benchmarks/RESULTS.md, section 1b)."""
     for slot_index, slot in enumerate(problem.slots):
         pairs = problem.pairs_by_slot[slot_index]
         if len(pairs) <= slot.headcount:

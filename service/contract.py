@@ -736,9 +736,6 @@ class RuleBreak:
     message: str
     kind: str = "value_error"
 
-    def field_error(self, prefix: Loc = ()) -> FieldError:
-        return FieldError(format_path((*prefix, *self.loc)), self.message, self.kind)
-
 
 def validate_with_rules(data: Any, handler: Callable[[Any], M], rules: Callable[[M | None, Any], list[RuleBreak]]) -> M:
     """The body of a wrap model validator: the fields by `handler`, then `rules(model, data)`, every error in one
@@ -1068,11 +1065,6 @@ def question_rules(question: RecommendationRequest | None, data: Any) -> list[Ru
     if isinstance(staff_id, str) and parts.staff_ids is not None and staff_id not in parts.staff_ids:
         return [RuleBreak(("staff_id",), f"unknown staff id {staff_id!r}", "unknown_id")]
     return []
-
-
-def semantic_errors(request: AllocationRequest) -> list[FieldError]:
-    """The cross-field rules' errors of a request (empty for one that AllocationRequest validated)."""
-    return [broken.field_error() for broken in request_rules(request, None)]
 
 
 def parse_request(data: Any) -> AllocationRequest:

@@ -163,7 +163,8 @@ def describe_cursors(document: dict[str, Any]) -> None:
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Build the document once, adding the contract models that routes reference by $ref."""
+    """Build the document once: each route's request body (from its JsonBody) and the contract models that
+    bodies and responses reference by $ref."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:

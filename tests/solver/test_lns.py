@@ -19,9 +19,6 @@ from service.solver.greedy import Solution, evaluate, greedy, warm_start
 from service.solver.lns import (
     BOUND_NICENESS,
     LP_SHARE,
-    RINS_EVERY,
-    RINS_EVERY_AFTER_GAIN,
-    ClusterNeighbourhood,
     DealModels,
     FixedLevel,
     FixedModel,
@@ -29,16 +26,21 @@ from service.solver.lns import (
     LnsOutcome,
     LnsParams,
     LnsSearch,
-    NeighbourhoodTurns,
-    PeopleNeighbourhood,
     PlanTerms,
-    RegionNeighbourhood,
-    RelaxationNeighbourhood,
-    StepSize,
     _lower_priority,
     expected_lp_seconds,
 )
 from service.solver.model import build_model, cost_terms, covered_value_terms
+from service.solver.neighbourhoods import (
+    RINS_EVERY,
+    RINS_EVERY_AFTER_GAIN,
+    ClusterNeighbourhood,
+    NeighbourhoodTurns,
+    PeopleNeighbourhood,
+    RegionNeighbourhood,
+    RelaxationNeighbourhood,
+    StepSize,
+)
 from service.solver.problem import Problem, compile_problem
 from service.solver.relaxation import LpRelaxation, Relaxation
 from service.solver.solve import SolveParams, solve, upper_bound
@@ -268,7 +270,8 @@ def test_people_steps_free_only_their_people_and_chain_into_valid_plans() -> Non
     for _ in range(2):
         value, _, _ = evaluate(problem, plan)
         people = set(rng.sample(range(len(problem.staff_ids)), 12))
-        step_model = fixed.free_people(people, plan)
+        pairs = [p for staff in people for p in problem.pairs_by_staff[staff]]
+        step_model = fixed.free(pairs, [q for staff in people for q in problem.leads_by_staff[staff]], plan)
 
         pinned = cp_model.CpSolver()
         pinned.parameters.fix_variables_to_their_hinted_value = True
@@ -355,7 +358,7 @@ def test_relaxation_induced_steps_free_where_the_lp_and_the_plan_disagree() -> N
         build_s=0.0,
         solve_s=0.0,
     )
-    neighbourhood = RelaxationNeighbourhood(problem, objective)
+    neighbourhood = RelaxationNeighbourhood(problem, objective.pair)
     assert neighbourhood.due(1, start)
     neighbourhood.size.value = len(problem.pairs)
     everything = neighbourhood.draw(lp, start, 1, seed=0)

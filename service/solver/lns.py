@@ -50,7 +50,7 @@ from service.solver.relaxation import LpRelaxation, Relaxation
 BOUND_SUBSOLVER = "lb_tree_search"
 BOUND_NICENESS = 10
 # The LP gets at most LP_SHARE of the level's time; in deterministic mode the steps wait for it once they
-# have spent LP_DETERMINISTIC_SHARE of their budget, so that the step it comes in is the same on any machine.
+# have spent LP_DETERMINISTIC_SHARE of their time budget, so that the step it comes in is the same on any machine.
 LP_SHARE = 0.5
 LP_DETERMINISTIC_SHARE = 0.25
 # The LP's expected time, to skip it where it would not come in time: fitted to the L instances (about
@@ -391,18 +391,13 @@ class LpSchedule:
     """When the LP relaxation runs and when the steps get its optimum. It runs first on the second core
     (BoundSearch), at most LP_SHARE of the level's time, and only where it is expected in time. Without
     `deterministic` the steps use it as soon as it is in; with it they wait for it once they have spent
-    LP_DETERMINISTIC_SHARE of their budget and ignore it before, whatever the machine's speed."""
+    LP_DETERMINISTIC_SHARE of their time budget and ignore it before, whatever the machine's speed."""
 
     def __init__(self, problem: Problem, params: LnsParams, level: LnsLevel) -> None:
         self.problem = problem
         self.params = params
-        budget = params.time_budget_s
-        self.runs = (
-            params.lp_guide
-            and params.whole_model
-            and level.maximize
-            and expected_lp_seconds(problem) <= budget * LP_SHARE
-        )
+        in_time = expected_lp_seconds(problem) <= params.time_budget_s * LP_SHARE
+        self.runs = params.lp_guide and params.whole_model and level.maximize and in_time
         self.waited = not (self.runs and params.deterministic)
         self.done = threading.Event()
         self.relaxation: LpRelaxation | None = None
@@ -414,9 +409,11 @@ class LpSchedule:
         try:
             self.relaxation = LpRelaxation(self.problem)
             if not finished.is_set():
-                budget = self.params.time_budget_s
-                left = budget * 4 + 10.0 if self.params.deterministic else (deadline - time.perf_counter()) * LP_SHARE
-                self.optimum = self.relaxation.solve(left)
+                if self.params.deterministic:  # the steps wait for it: only the runaway guard limits it
+                    limit_s = self.params.time_budget_s * 4 + 10.0
+                else:
+                    limit_s = (deadline - time.perf_counter()) * LP_SHARE
+                self.optimum = self.relaxation.solve(limit_s)
         finally:
             self.done.set()
 
@@ -634,10 +631,12 @@ class LnsSearch:
             self.bound.stop()
 
     def _time_left(self) -> float:
-        budget = self.params.time_budget_s
+        """Seconds left: deterministic ones with `deterministic`, until the wall-clock guard against a
+        runaway (4 x time_budget_s + 10 s); a machine loaded enough to reach it changes the plan."""
         if self.params.deterministic:
-            runaway = time.perf_counter() >= self.deadline + budget * 3 + 10.0
-            return 0.0 if runaway else budget - self.spent
+            seconds = self.params.time_budget_s
+            runaway = time.perf_counter() >= self.deadline + seconds * 3 + 10.0
+            return 0.0 if runaway else seconds - self.spent
         return self.deadline - time.perf_counter()
 
     def _value(self, plan: Solution) -> int:

@@ -339,7 +339,7 @@ class _Levels:
             leads=tuple(q for q, var in enumerate(self.vars.lead) if solver.boolean_value(var)),
         )
 
-    def budget(self, share: float, deterministic_share: float | None = None) -> float:
+    def time_budget_s(self, share: float, deterministic_share: float | None = None) -> float:
         """Time for the next step: a share of the wall time left or, in deterministic mode, a fixed share
         of the time limit (counted in deterministic time), so that no step depends on machine load."""
         if self.params.deterministic:
@@ -397,7 +397,7 @@ def solve(
     if use_lns is None:
         use_lns = len(problem.pairs) > LARGE_PROBLEM_PAIRS and params.num_workers is None
     # Level 1: covered value. Later levels need a little time; keep a share for them.
-    level_limit = levels.budget(LNS_LEVEL_1_SHARE if use_lns else 0.8)
+    level_limit = levels.time_budget_s(LNS_LEVEL_1_SHARE if use_lns else 0.8)
     if use_lns and hint is not None and not problem.pinned_pairs:
         status, solution, value, bound = levels.run_lns(
             "covered_value", covered_value_terms(problem, levels.vars), True, hint, level_limit, on_solution
@@ -462,7 +462,7 @@ def solve(
     # Level 2: changes against the previous plan (maximize what is kept).
     if problem.previous_pairs and levels.may_continue():
         kept_terms = kept_previous_terms(problem, levels.vars)
-        limit = levels.budget(0.5 if more_levels == 2 else 1.0, deterministic_share=0.1)
+        limit = levels.time_budget_s(0.5 if more_levels == 2 else 1.0, deterministic_share=0.1)
         status2, better, kept, _ = levels.run("changes", kept_terms, True, solution, limit, None)
         if better is not None:
             solution = better
@@ -473,8 +473,8 @@ def solve(
 
     # Level 3: cost, warm-started from the cheapest plan that fills the same value classes.
     if levels.may_continue():
-        hint3 = levels.same_fill_warm_start(solution, levels.budget(0.2, deterministic_share=0.04)) or solution
-        limit = levels.budget(0.75 if tie_break else 1.0, deterministic_share=0.16)
+        hint3 = levels.same_fill_warm_start(solution, levels.time_budget_s(0.2, deterministic_share=0.04)) or solution
+        limit = levels.time_budget_s(0.75 if tie_break else 1.0, deterministic_share=0.16)
         if use_lns and not problem.pinned_pairs:
             status3, better, _, _ = levels.run_lns(
                 "total_cost", cost_terms(problem, levels.vars), False, hint3, limit, None
@@ -495,11 +495,11 @@ def solve(
         levels.fix(cost_terms(problem, levels.vars), at_most=evaluate(problem, solution)[2])
         # Equal-cost swaps first, searched among the people the plan and the warm start disagree on
         # (tie_break.py): the whole-model search can run out of time before it finds them.
-        step = levels.solver(levels.budget(0.25, deterministic_share=0.05))
+        step = levels.solver(levels.time_budget_s(0.25, deterministic_share=0.05))
         with levels.watching(step):
             solution = closest_to_warm_start(problem, levels.model, levels.vars, solution, step)
         warm_terms = kept_warm_start_terms(problem, levels.vars)
-        limit = levels.budget(1.0, deterministic_share=0.25)
+        limit = levels.time_budget_s(1.0, deterministic_share=0.25)
         if use_lns and not problem.pinned_pairs:
             _, better, _, _ = levels.run_lns("kept_warm_start", warm_terms, True, solution, limit, None)
         else:

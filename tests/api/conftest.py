@@ -1,7 +1,9 @@
 """API fixtures: one pool of solver processes per test session, an app per test on SQLite and PostgreSQL.
 
-Apps share the database of their session (migrated once by the first app) and are isolated by
-tenant: every test gets fresh API keys for two tenants of its own, so lists and caps start empty.
+Apps share the database of their session (one per pytest-xdist worker, migrated once) and are isolated
+by tenant: every test gets fresh API keys for two tenants of its own, so lists and caps start empty.
+What tenants cannot isolate is start-up recovery, which requeues every job left queued or running,
+whoever's it is: so every test that uses the database starts with none left by an earlier test.
 """
 
 from __future__ import annotations
@@ -13,8 +15,13 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
 
 from service.api import create_app
+from service.db.base import utcnow
+from service.db.engine import make_engine
+from service.db.migrate import upgrade
+from service.db.models import ACTIVE_STATUSES, Job
 from service.jobs.pool import Limits, SolvePool
 from tests.db.targets import DatabaseTarget, database_target
 
@@ -45,6 +52,38 @@ def solve_pool() -> Iterator[SolvePool]:
     pool.start()
     yield pool
     pool.stop()
+
+
+@pytest.fixture(scope="session")
+def job_engines() -> Iterator[dict[DatabaseTarget, Engine]]:
+    engines: dict[DatabaseTarget, Engine] = {}
+    yield engines
+    for engine in engines.values():
+        engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def no_unfinished_jobs(request: pytest.FixtureRequest, job_engines: dict[DatabaseTarget, Engine]) -> None:
+    """End every job an earlier test left queued or running in this test's database.
+
+    An app or server started on the database recovers all such jobs and solves them before this test's
+    own (a burst test leaves fifty 30 s scenario solves queued), and a test that counts recovered jobs
+    would count them too. Which tests ran earlier on a worker depends on the xdist schedule, so a test
+    must not depend on them.
+    """
+    if "database_target" not in request.fixturenames:
+        return
+    target: DatabaseTarget = request.getfixturevalue("database_target")
+    engine = job_engines.get(target)
+    if engine is None:
+        engine = job_engines[target] = make_engine(target.settings())
+        upgrade(engine, target.schema)
+    with engine.begin() as connection:
+        connection.execute(
+            update(Job)
+            .where(Job.status.in_(ACTIVE_STATUSES))
+            .values(status="cancelled", finished_at=utcnow(), detail="left unfinished by an earlier test")
+        )
 
 
 @pytest.fixture

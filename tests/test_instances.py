@@ -107,6 +107,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(size: Size) -
     assert to_json(generate(size, 12)) != first
 
 
+@pytest.mark.alone  # wall-clock bound: a test running beside it would share its core
 def test_xl_generates_well_under_five_seconds() -> None:
     started = time.perf_counter()
     generate("XL", 3)

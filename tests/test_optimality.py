@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.internal.conjecture import engine
 
 from tests.brute_force import brute_force, same_value
+from tests.budget import examples
 from tests.checker import check_plan, reference_plan
 from tests.strategies import tiny_requests
 
@@ -89,7 +90,7 @@ def test_brute_force_infeasible_pins() -> None:
     assert brute_force(request) is None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=HEALTH, phases=PHASES)
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=HEALTH, phases=PHASES)
 @given(tiny_requests())
 def test_brute_force_optimum_is_a_valid_plan(request: dict[str, Any]) -> None:
     best = brute_force(request)
@@ -156,7 +157,7 @@ def test_solver_on_example_is_optimal() -> None:
     assert report.total_cost == pytest.approx(14_800.00, abs=0.01)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=HEALTH, phases=PHASES)
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=HEALTH, phases=PHASES)
 @given(tiny_requests())
 def test_solver_matches_brute_force(request: dict[str, Any]) -> None:
     best = brute_force(request)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import engine
 
+from tests.budget import examples
 from tests.checker import check_plan, close, effective_policy
 from tests.strategies import small_requests
 
@@ -128,7 +129,7 @@ def test_regression_requests_pass_checker(request_data: dict[str, Any]) -> None:
     assert report.violations == [], "\n".join(report.violations) + _describe(request_data, plan)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=HEALTH, phases=PHASES)
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=HEALTH, phases=PHASES)
 @given(small_requests())
 def test_plan_passes_checker(request: dict[str, Any]) -> None:
     plan = solve(request)
@@ -146,7 +147,7 @@ def test_plan_passes_checker(request: dict[str, Any]) -> None:
     assert objective["changes"] == report.changes, why
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=HEALTH, phases=PHASES)
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=HEALTH, phases=PHASES)
 @given(small_requests())
 def test_resolving_with_own_plan_as_previous_changes_nothing(request: dict[str, Any]) -> None:
     """The previous plan is itself feasible, so an optimal re-solve keeps every assignment of it
@@ -187,7 +188,7 @@ def relaxed(request: dict[str, Any]) -> dict[str, Any]:
     return looser
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=HEALTH, phases=PHASES)
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=HEALTH, phases=PHASES)
 @given(small_requests())
 def test_relaxing_never_lowers_covered_value(request: dict[str, Any]) -> None:
     first = solve(request)
@@ -202,7 +203,7 @@ def test_relaxing_never_lowers_covered_value(request: dict[str, Any]) -> None:
     assert second["objective"]["covered_value"] >= first["objective"]["covered_value"] - slack, why
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=HEALTH, phases=PHASES)
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=HEALTH, phases=PHASES)
 @given(small_requests(), st.randoms(use_true_random=False))
 def test_a_warm_start_changes_no_objective_level(request: dict[str, Any], rng: random.Random) -> None:
     """options.warm_start (any plan, even one that breaks rules here) is only a hint and a tie-break:

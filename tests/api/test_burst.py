@@ -47,6 +47,7 @@ def send_burst(port: int, answers: Any) -> None:
     answers.put((codes, time.perf_counter() - started))
 
 
+@pytest.mark.alone  # compares latencies within the burst: a test running beside it would skew them
 @pytest.mark.timeout(240)
 def test_healthz_answers_at_once_during_a_burst_of_large_posts(
     server_env: dict[str, str], database_target: DatabaseTarget, tmp_path: Path

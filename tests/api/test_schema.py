@@ -24,9 +24,11 @@ from schemathesis.specs.openapi.checks import (
 from service.api import create_app
 from service.jobs.pool import SolvePool
 from service.settings import Settings
+from tests.budget import examples, full_strength
 from tests.db.targets import DatabaseTarget
 
 API_KEY = "schemathesis-key"
+RESPONSE_TIMEOUT_S = 60
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -70,11 +72,18 @@ def _bounded(case: Any) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @pytest.mark.timeout(600)
-def test_the_api_keeps_its_openapi_promises(case: Any, app: FastAPI) -> None:
+def test_the_api_keeps_its_openapi_promises(case: Any, app: FastAPI, database_target: DatabaseTarget) -> None:
+    if not full_strength() and database_target.kind == "postgres" and case.meta.phase.name == "coverage":
+        # Schemathesis' coverage phase (every boundary and wrong-typed value of every field: some 1,500
+        # cases for POST /v1/scenarios, 260 of them solved) runs on SQLite only in the default run; CI and
+        # HYPOTHESIS_PROFILE=full run it on both databases. Examples and fuzzing run on both either way.
+        return
     _bounded(case)
-    case.call_and_validate(headers={"X-API-Key": API_KEY}, checks=CHECKS, app=app)
+    # Schemathesis gives up on a response after 10 s by default. A synchronous solve may wait behind the
+    # tenant's 8 active jobs on the pool's 2 processes, on a machine that runs another test beside it.
+    case.call_and_validate(headers={"X-API-Key": API_KEY}, checks=CHECKS, app=app, timeout=RESPONSE_TIMEOUT_S)
 
 
 def test_the_document_is_openapi_3_1(app: FastAPI) -> None:

@@ -1,6 +1,10 @@
 """Browser fixtures: the real server in a subprocess on a free loopback port with a temporary SQLite
 database, and Debian's Chromium driven headless by Playwright. Tests skip, saying why, without Chromium
-(scripts/browser.sh installs it)."""
+(scripts/browser.sh installs it).
+
+Safe under pytest-xdist: each server has its own folder (tmp_path_factory is per worker) and is started
+again on another port if a parallel worker took its port first; tests/conftest.py keeps each module's
+tests on one worker, so that its server and Chromium start once."""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LAPTOP = {"width": 1366, "height": 768}
+PORT_ATTEMPTS = 3
 
 
 def free_port() -> int:
@@ -53,6 +58,10 @@ class Server:
             "DATABASE_URL": f"sqlite:///{workdir / 'browser.db'}",
             "SOLVE_WORKERS": "2",
             "API_KEYS": "",
+            # These tests are about the page, not the watchdog (tests/api/test_jobs.py is). Under pytest-xdist
+            # the server's solves share the cores with another worker's test, and a variant killed at the
+            # default 1.5 times its time limit would fail a test of the page.
+            "WATCHDOG_FACTOR": "3",
             **env,
         }
         self.process = subprocess.Popen(
@@ -64,15 +73,21 @@ class Server:
         )
         self.client = httpx.Client(base_url=self.url, timeout=60)
 
-    def wait_until_ready(self) -> None:
+    def wait_until_ready(self) -> bool:
+        """True once /readyz answers; False if the server exited because its port was taken in the
+        meantime (the port is free when chosen, and a parallel worker may bind it before this server)."""
+
         def ready() -> bool | None:
-            assert self.process.poll() is None, f"server exited: {self.log_path.read_text()[-3000:]}"
+            if self.process.poll() is not None:
+                log = self.log_path.read_text()
+                assert "address already in use" in log.lower(), f"server exited: {log[-3000:]}"
+                return False
             try:
                 return self.client.get("/readyz").status_code == 200 or None
             except httpx.TransportError:
                 return None
 
-        wait_for(ready, timeout_s=90, what="the server to be ready", interval_s=0.2)
+        return wait_for(ready, timeout_s=90, what="the server to be ready", interval_s=0.2)
 
     def close(self) -> None:
         self.client.close()
@@ -94,10 +109,12 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerFac
     servers: list[Server] = []
 
     def start(**env: str) -> Server:
-        server = Server(tmp_path_factory.mktemp("server"), **env)
-        servers.append(server)
-        server.wait_until_ready()
-        return server
+        for _ in range(PORT_ATTEMPTS):
+            server = Server(tmp_path_factory.mktemp("server"), **env)
+            servers.append(server)
+            if server.wait_until_ready():
+                return server
+        raise AssertionError(f"no free port in {PORT_ATTEMPTS} attempts: {server.log_path.read_text()[-3000:]}")
 
     yield start
     for server in servers:

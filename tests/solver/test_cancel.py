@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from benchmarks.generator import generate
 from service.contract import AllocationRequest
 from service.planning import make_plan
@@ -53,6 +55,7 @@ def test_a_stopped_lp_relaxation_is_killed_not_waited_for() -> None:
     assert lp._process.returncode == -signal.SIGKILL
 
 
+@pytest.mark.alone  # compares two wall-clock spans of this run: a test running beside it would skew one
 def test_a_cancel_during_the_lp_keeps_the_search_s_plan_without_waiting_for_the_lp() -> None:
     # Stopped while the LP (about 5 s at L) is being solved: the answer comes from the search at once, not
     # when the LP ends. Measured against the LP's own time in the same run, not the clock.

@@ -514,8 +514,9 @@ def _stop_on_request(should_stop: Callable[[], bool], finished: threading.Event,
 
 
 class LnsSearch:
-    """Improves a plan on one level until its time budget is spent (see the module docstring). `model` is
-    only solved (by the bound search) and cloned (by FixedModel), not changed."""
+    """Improves a plan on one level until its time budget is spent (see the module docstring). The budget
+    runs from construction, which clones the model and indexes the neighbourhoods, so that their time
+    counts. `model` is only solved (by the bound search) and cloned (by FixedModel), not changed."""
 
     def __init__(
         self,
@@ -527,6 +528,8 @@ class LnsSearch:
         should_stop: Callable[[], bool] | None = None,
         on_solution: Callable[[float, float], None] | None = None,
     ) -> None:
+        self.started = time.perf_counter()
+        self.deadline = self.started + params.time_budget_s
         self.problem = problem
         self.variables = variables
         self.level = level
@@ -547,12 +550,9 @@ class LnsSearch:
         self.under_way: cp_model.CpSolver | None = None  # the step being solved, for a cancel to stop it
         self.steps = self.improvements = 0
         self.spent = 0.0  # CP-SAT's deterministic time, summed over the steps
-        self.started = self.deadline = 0.0
         self.best, self.best_value = Solution(assigned=(), leads=()), 0
 
     def run(self, start: Solution) -> LnsOutcome:
-        self.started = time.perf_counter()
-        self.deadline = self.started + self.params.time_budget_s
         if self.should_stop is not None:
             args = (self.should_stop, self.finished, self._stop)
             threading.Thread(target=_stop_on_request, args=args, daemon=True, name="lns-cancel").start()

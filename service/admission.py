@@ -15,15 +15,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from service.contract import (
-    AllocationRequest,
-    Demand,
-    FieldError,
-    Opportunity,
-    Staff,
-    is_qualified,
-    unit_may_serve,
-)
+from service.contract import AllocationRequest, Demand, FieldError, Opportunity, Staff
+from service.eligibility import has_skill, unit_breach
 
 # Seconds of compile, greedy plan and plan building per qualified pair, measured at XL on a 2-core
 # machine (benchmarks/admission.py, RESULTS.md), times two for a machine busy with other solves.
@@ -52,7 +45,7 @@ def served_pairs(time_limit_s: float) -> int:
 def measure(request: AllocationRequest) -> Size:
     """Count the pairs that pass H1, H2 and H9, without building them: people are grouped by unit (H2 is
     decided by the unit alone) and counted by skill level (H1), so the work is per demand and unit, not
-    per demand and person. The rules themselves are the contract's `unit_may_serve` and `is_qualified`."""
+    per demand and person. The rules themselves are service/eligibility.py's (`unit_breach`, `has_skill`)."""
     units: dict[tuple[str, str], Staff] = {}  # one person standing for each unit kind and region
     at_least: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(dict)  # unit -> skill -> count by level
     for person in request.staff:
@@ -77,7 +70,7 @@ def measure(request: AllocationRequest) -> Size:
                     continue
                 key = (kind_and_region, opportunity.grade, opportunity.region, demand.remote_ok)
                 if key not in serves:
-                    serves[key] = unit_may_serve(representative, opportunity, demand, request.policy)
+                    serves[key] = unit_breach(representative, opportunity, demand, request.policy) is None
                 if serves[key]:
                     total += at_level[demand.min_level]
             total -= _excluded(opportunity, demand, staff_by_id, request)
@@ -87,14 +80,15 @@ def measure(request: AllocationRequest) -> Size:
 def _excluded(
     opportunity: Opportunity, demand: Demand, staff_by_id: dict[str, Staff], request: AllocationRequest
 ) -> int:
-    """People counted above whom H9 excludes from the deal."""
+    """People counted above (they pass H1 and H2) whom H9 excludes from the deal."""
     count = 0
     for staff_id in set(opportunity.excluded_staff):
         person = staff_by_id.get(staff_id)
-        if person is None:
-            continue
-        as_if_allowed = opportunity.model_copy(update={"excluded_staff": []})
-        if is_qualified(person, as_if_allowed, demand, request.policy):
+        if (
+            person is not None
+            and has_skill(person, demand)
+            and unit_breach(person, opportunity, demand, request.policy) is None
+        ):
             count += 1
     return count
 

@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from service.eligibility import fixed_lead_refusal, serve_refusals
+
 UnitKind = Literal["delivery_center", "local_office", "hotline"]
 Grade = Literal["A", "B", "C", "D", "E"]
 GRADES: tuple[Grade, ...] = ("A", "B", "C", "D", "E")
@@ -698,30 +700,6 @@ def _is_union_tag(part: str) -> bool:
     } or (part.startswith(("list[", "function-")))
 
 
-def unit_may_serve(staff: Staff, opportunity: Opportunity, demand: Demand, policy: Policy) -> bool:
-    """H2: tier of the unit kind, region of a local office, remote-only hotline."""
-    kind = staff.unit.kind
-    if kind not in policy.tiers[opportunity.grade]:
-        return False
-    if kind == "local_office" and staff.unit.region != opportunity.region:
-        return False
-    return not (kind == "hotline" and not demand.remote_ok)
-
-
-def is_qualified(staff: Staff, opportunity: Opportunity, demand: Demand, policy: Policy) -> bool:
-    """H1 + H2 + H9 for one (staff, demand) pair, regardless of capacity, budget and other work."""
-    return (
-        staff.skills.get(demand.skill, 0) >= demand.min_level
-        and unit_may_serve(staff, opportunity, demand, policy)
-        and staff.id not in opportunity.excluded_staff
-    )
-
-
-def may_lead(staff: Staff, opportunity: Opportunity, policy: Policy) -> bool:
-    """The lead-specific part of H5: can_lead and a unit kind in lead_units[grade]."""
-    return staff.can_lead and staff.unit.kind in policy.lead_units[opportunity.grade]
-
-
 # --------------------------------------------------------------------------- cross-field rules
 
 Loc = tuple[str | int, ...]
@@ -962,73 +940,17 @@ def _opportunity_rules(
             found.append(RuleBreak(at, f"unknown staff id {opportunity.lead_staff_id!r}", "unknown_id"))
         elif lead is None or policy is None:
             pass  # that person's entry, or the policy, is invalid and reported on its own
-        elif not lead.can_lead:
-            found.append(RuleBreak(at, f"{lead.id} has can_lead false (H5)", "lead_conflict"))
-        elif not may_lead(lead, opportunity, policy):
-            found.append(
-                RuleBreak(
-                    at,
-                    f"{lead.id} is in a {lead.unit.kind}, which may not lead grade {opportunity.grade} "
-                    f"(policy lead_units: {policy.lead_units[opportunity.grade]}) (H5)",
-                    "lead_conflict",
-                )
-            )
-        elif lead.id in opportunity.excluded_staff:
-            found.append(RuleBreak(at, f"{lead.id} is in excluded_staff (H9)", "lead_conflict"))
-        elif not any(is_qualified(lead, opportunity, d, policy) for d in opportunity.demands):
-            found.append(
-                RuleBreak(
-                    at,
-                    f"{lead.id} is qualified for none of the demands of {opportunity.id}, "
-                    "and a lead must work on one (H5)",
-                    "lead_conflict",
-                )
-            )
+        else:
+            refusal = fixed_lead_refusal(lead, opportunity, policy)
+            if refusal is not None:
+                found.append(RuleBreak(at, str(refusal), "lead_conflict"))
     return found
 
 
 def _pin_conflicts(at: Loc, person: Staff, opportunity: Opportunity, demand: Demand, policy: Policy) -> list[RuleBreak]:
-    """Why a single pin breaks H1, H2 or H9 on its own."""
-    found = []
-    level = person.skills.get(demand.skill, 0)
-    if level < demand.min_level:
-        found.append(
-            RuleBreak(
-                at,
-                f"{person.id} has {demand.skill} level {level}, demand {demand.id} needs {demand.min_level} (H1)",
-                "pin_conflict",
-            )
-        )
-    kind = person.unit.kind
-    if kind not in policy.tiers[opportunity.grade]:
-        found.append(
-            RuleBreak(
-                at,
-                f"{person.id} is in a {kind}, which may not serve grade {opportunity.grade} "
-                f"(policy tiers: {policy.tiers[opportunity.grade]}) (H2)",
-                "pin_conflict",
-            )
-        )
-    elif kind == "local_office" and person.unit.region != opportunity.region:
-        found.append(
-            RuleBreak(
-                at,
-                f"{person.id} is in the {person.unit.region} local office and may not serve "
-                f"region {opportunity.region} (H2)",
-                "pin_conflict",
-            )
-        )
-    elif kind == "hotline" and not demand.remote_ok:
-        found.append(
-            RuleBreak(
-                at,
-                f"{person.id} is on the hotline and demand {demand.id} is not remote_ok (H2)",
-                "pin_conflict",
-            )
-        )
-    if person.id in opportunity.excluded_staff:
-        found.append(RuleBreak(at, f"{person.id} is in excluded_staff of {opportunity.id} (H9)", "pin_conflict"))
-    return found
+    """Why a single pin breaks H1, H2 or H9 on its own: every one of them it breaks."""
+    refusals = serve_refusals(person, opportunity, demand, policy)
+    return [RuleBreak(at, str(refusal), "pin_conflict") for refusal in refusals]
 
 
 _QUESTION_IDS = ("opportunity_id", "demand_id", "staff_id")

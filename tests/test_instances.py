@@ -13,7 +13,8 @@ import pytest
 
 from benchmarks.generator import SIZES, STAGES, Size, Stage, contention, generate, market, to_json
 from benchmarks.generator.cli import main
-from service.contract import AllocationRequest, Demand, Opportunity, Staff, is_qualified, may_lead, parse_request
+from service.contract import AllocationRequest, Demand, Opportunity, Staff, parse_request
+from service.eligibility import is_qualified, may_lead
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SCENARIO_FILES: dict[Stage, str] = {

@@ -7,7 +7,8 @@ import random
 
 from benchmarks.generator.world import PROJECTS, Json
 from service import costing
-from service.contract import Demand, Opportunity, Policy, Staff, is_qualified, may_lead
+from service.contract import Demand, Opportunity, Policy, Staff
+from service.eligibility import is_qualified, may_lead
 
 # How many opportunities a plant may try; keeps XL generation fast.
 SEARCH_LIMIT = 600

@@ -23,6 +23,7 @@ choice.py    Choice: one person on one slot, its figures and notes; the ranking
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -44,8 +45,8 @@ from service.contract import (
     SlotRecommendations,
     StaffRecommendations,
     errors_from_pydantic,
-    unit_may_serve,
 )
+from service.eligibility import serve_refusal
 from service.planning import make_plan
 from service.recommendations.choice import Choice, ranked, who
 from service.recommendations.pricing import PlanSolver, Pricing, pinned_request, solve_request
@@ -229,15 +230,12 @@ def _slot(request: AllocationRequest, opportunity_id: str, demand_id: str) -> tu
 
 def _not_qualified(request: AllocationRequest, opportunity: Opportunity, demand: Demand) -> NotQualified:
     """The people who fail H1, H2 or H9 for the slot, under the first of these rules they fail."""
-    skill = unit = excluded = 0
-    for person in request.staff:
-        if person.skills.get(demand.skill, 0) < demand.min_level:
-            skill += 1
-        elif not unit_may_serve(person, opportunity, demand, request.policy):
-            unit += 1
-        elif person.id in opportunity.excluded_staff:
-            excluded += 1
-    return NotQualified(skill=skill, unit=unit, excluded=excluded)
+    first_broken = Counter(
+        refusal.rule
+        for person in request.staff
+        if (refusal := serve_refusal(person, opportunity, demand, request.policy)) is not None
+    )
+    return NotQualified(skill=first_broken["H1"], unit=first_broken["H2"], excluded=first_broken["H9"])
 
 
 def _slot_note(

@@ -9,7 +9,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from service import costing
-from service.contract import AllocationRequest, Baseline, Demand, Pin, Plan, SlotChange, may_lead
+from service.contract import AllocationRequest, Baseline, Demand, Pin, Plan, SlotChange
+from service.eligibility import may_lead
 from service.planning import make_plan
 from service.recommendations.choice import Choice, ranked, who
 from service.solver.problem import COST_SCALE, HOURS_SCALE, Problem, compile_problem

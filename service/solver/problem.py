@@ -7,7 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from service import costing
-from service.contract import AllocationRequest, is_qualified, may_lead
+from service.contract import AllocationRequest
+from service.eligibility import is_qualified, may_lead
 
 # Hours are compared in hundredths of an hour and money in cents, so that every hard rule is checked
 # on integers by CP-SAT with a result that is also right in floating point.
@@ -164,10 +165,10 @@ def compile_problem(request: AllocationRequest) -> Problem:
     max_opportunities = [person.max_opportunities for person in staff]
     lead_hours_per_week = _scale_up(policy.lead_hours_per_week, HOURS_SCALE)
 
-    by_skill: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    by_skill: dict[str, list[int]] = defaultdict(list)  # who has the skill at all: whom H1 may let through
     for i, person in enumerate(staff):
-        for skill, level in person.skills.items():
-            by_skill[skill].append((i, level))
+        for skill in person.skills:
+            by_skill[skill].append(i)
 
     total_value = sum(
         policy.grade_weights[o.grade] * costing.expected_value(o) for o in request.opportunities if o.demands
@@ -192,7 +193,6 @@ def compile_problem(request: AllocationRequest) -> Problem:
         budget = _scale_down(costing.budget(opportunity, policy), COST_SCALE)
         budgets.append(budget)
         pinned = {(pin.demand_id, pin.staff_id) for pin in opportunity.pinned}
-        excluded = set(opportunity.excluded_staff)
         workers: set[int] = set()
         qualified_anywhere: set[int] = set()
         for demand in opportunity.demands:
@@ -212,13 +212,11 @@ def compile_problem(request: AllocationRequest) -> Problem:
             slot_index[(opportunity.id, demand.id)] = s_index
             candidates: list[Candidate] = []
             qualified.append(candidates)
-            for i, level in by_skill.get(demand.skill, ()):
+            for i in by_skill.get(demand.skill, ()):
                 person = staff[i]
-                is_pin = (demand.id, person.id) in pinned
-                if level < demand.min_level or person.id in excluded:
-                    continue
                 if not is_qualified(person, opportunity, demand, policy):
                     continue
+                is_pin = (demand.id, person.id) in pinned
                 cost = _scale_up(costing.member_cost(person, demand, opportunity, policy), COST_SCALE)
                 has_hours = max_opportunities[i] != 0 and all(
                     capacity[i][w] >= hours_per_week for w in range(demand.start_week, demand.end_week + 1)

@@ -13,6 +13,7 @@ from service.contract import AllocationRequest, Baseline, Demand, Pin, Plan, Slo
 from service.eligibility import may_lead
 from service.planning import make_plan
 from service.recommendations.choice import Choice, ranked, who
+from service.solver.ledger import Ledger
 from service.solver.problem import COST_SCALE, HOURS_SCALE, Problem, compile_problem
 
 PlanSolver = Callable[[AllocationRequest], Plan]
@@ -32,7 +33,8 @@ class Pricing:
     values: list[float]  # per slot: the value of one of its slots
     on_slot: dict[int, list[int]]  # slot -> the staff on it in the baseline plan
     work: dict[int, list[tuple[int, float]]]  # staff -> (slot, value) of their baseline assignments
-    load: dict[int, list[int]]  # staff -> scaled hours by week in the baseline plan, lead hours included
+    led: dict[int, list[int]]  # staff -> the opportunities they lead in the baseline plan
+    pinned_work: Ledger  # the request's pins and its fixed leads' roles: what every choice must fit beside
     spent: dict[str, float]  # opportunity id -> baseline cost
     staffed: set[int]  # opportunities the baseline plan staffs (gives a lead)
     pinned: dict[int, list[int]]  # staff -> the slots the request pins them to
@@ -49,24 +51,20 @@ class Pricing:
         values = [costing.slot_value(d, o, request.policy) for o in request.opportunities for d in o.demands]
         on_slot: dict[int, list[int]] = defaultdict(list)
         work: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        load: dict[int, list[int]] = {}
         for a in baseline.assignments:
             slot, staff = slot_index[(a.opportunity_id, a.demand_id)], staff_index[a.staff_id]
             on_slot[slot].append(staff)
             work[staff].append((slot, values[slot]))
-            hours = load.setdefault(staff, [0] * problem.weeks)
-            for w in range(problem.slots[slot].start_week, problem.slots[slot].end_week + 1):
-                hours[w] += problem.slots[slot].hours_per_week
         opportunity_index = {o: i for i, o in enumerate(problem.opportunity_ids)}
         staffed = set()
+        led: dict[int, list[int]] = defaultdict(list)
         for lead in baseline.leads:
             opportunity, staff = opportunity_index[lead.opportunity_id], staff_index[lead.staff_id]
             staffed.add(opportunity)
-            window = problem.windows[opportunity]
-            assert window is not None
-            hours = load.setdefault(staff, [0] * problem.weeks)
-            for w in range(window[0], window[1] + 1):
-                hours[w] += problem.lead_hours_per_week
+            led[staff].append(opportunity)
+        pinned_work = Ledger.of(problem, problem.pinned_pairs)
+        for opportunity, lead_staff in problem.fixed_leads.items():
+            pinned_work.add_lead_role(lead_staff, opportunity)
         pinned: dict[int, list[int]] = defaultdict(list)
         pinned_on: dict[int, list[int]] = defaultdict(list)
         for q in problem.pinned_pairs:
@@ -83,7 +81,8 @@ class Pricing:
             values=values,
             on_slot=dict(on_slot),
             work=dict(work),
-            load=load,
+            led=dict(led),
+            pinned_work=pinned_work,
             spent={o.opportunity_id: o.cost for o in baseline.opportunities},
             staffed=staffed,
             pinned=dict(pinned),
@@ -142,43 +141,29 @@ class Pricing:
         staff, slot = choice.staff, problem.slots[choice.slot]
         opportunity = slot.opportunity
         person_id, opportunity_id = problem.staff_ids[staff], problem.opportunity_ids[opportunity]
-        others = [s for s in self.pinned_on.get(choice.slot, []) if s != staff]
-        if len(others) >= slot.headcount:
+        booked = self.pinned_work
+        if not booked.slot_has_room(staff, choice.slot):
             choice.reasons.append("slots")
             choice.details.append(
                 f"all {slot.headcount} slot(s) of {slot.demand_id} are pinned to "
-                f"{', '.join(problem.staff_ids[s] for s in others)} (H4)"
+                f"{', '.join(problem.staff_ids[s] for s in booked.filled[choice.slot])} (H4)"
             )
 
         # H3 and H7 against this person's pins and fixed leads elsewhere.
-        busy = [0] * problem.weeks
-        deals = {opportunity}
-        for pinned in self.pinned.get(staff, []):
-            other = problem.slots[pinned]
-            for w in range(other.start_week, other.end_week + 1):
-                busy[w] += other.hours_per_week
-            deals.add(other.opportunity)
-        for led, lead in problem.fixed_leads.items():
-            window = problem.windows[led]
-            if lead == staff and window is not None:
-                for w in range(window[0], window[1] + 1):
-                    busy[w] += problem.lead_hours_per_week
-                deals.add(led)
-        capacity = problem.capacity[staff]
-        for w in range(slot.start_week, slot.end_week + 1):
-            if busy[w] + slot.hours_per_week > capacity[w]:
-                pinned_part = f" with {busy[w] / HOURS_SCALE:g} h pinned or leading" if busy[w] else ""
-                choice.reasons.append("capacity")
-                choice.details.append(
-                    f"{person_id} has {capacity[w] / HOURS_SCALE:g} h in week {w}{pinned_part}; "
-                    f"{slot.demand_id} needs {slot.hours_per_week / HOURS_SCALE:g} h/week (H3)"
-                )
-                break
-        focus = problem.max_opportunities[staff]
-        if focus is not None and len(deals) > focus:
+        week = booked.week_short(staff, slot.start_week, slot.end_week, slot.hours_per_week)
+        if week is not None:
+            busy, capacity = booked.used(staff, week), problem.capacity[staff][week]
+            pinned_part = f" with {busy / HOURS_SCALE:g} h pinned or leading" if busy else ""
+            choice.reasons.append("capacity")
+            choice.details.append(
+                f"{person_id} has {capacity / HOURS_SCALE:g} h in week {week}{pinned_part}; "
+                f"{slot.demand_id} needs {slot.hours_per_week / HOURS_SCALE:g} h/week (H3)"
+            )
+        if not booked.focus_allows(staff, opportunity):
             choice.reasons.append("focus")
             choice.details.append(
-                f"{person_id} may work on {focus} opportunities and would be on {len(deals)} with their pins (H7)"
+                f"{person_id} may work on {problem.max_opportunities[staff]} opportunities and would be on "
+                f"{booked.deals_with(staff, opportunity)} with their pins (H7)"
             )
 
         # H5 and H6: someone working on the deal must lead it, and the deal must pay for them.
@@ -205,15 +190,10 @@ class Pricing:
                 "(can_lead, lead_units, H5)"
             )
             return
-        pinned_cost = sum(
-            self.member_costs[(s, other)]
-            for other in slots
-            for s in self.pinned_on.get(other, [])
-            if (s, other) != (staff, choice.slot)
-        )
-        least = self.member_costs[(staff, choice.slot)] + pinned_cost + min(lead_extra)
-        budget = problem.budgets[opportunity]
-        if least > budget:
+        # The pins' cost is booked already (this person is not pinned here: a pin needs no rule-out).
+        extra = self.member_costs[(staff, choice.slot)] + min(lead_extra)
+        if not booked.budget_allows(opportunity, extra):
+            least, budget = booked.spent[opportunity] + extra, problem.budgets[opportunity]
             choice.reasons.append("budget")
             choice.details.append(
                 f"{opportunity_id} would cost at least {least / COST_SCALE:,.2f} with this person, its pins and a "
@@ -244,8 +224,12 @@ class Pricing:
             )
 
         pinned_here = set(self.pinned.get(choice.staff, []))
-        load = list(self.load.get(choice.staff, [0] * problem.weeks))
-        capacity = problem.capacity[choice.staff]
+        # This person's baseline work and lead roles, from which work gives way until the slot's hours fit.
+        theirs = Ledger(problem)
+        for job in self.work.get(choice.staff, []):
+            theirs.add_work(choice.staff, job[0])
+        for led in self.led.get(choice.staff, []):
+            theirs.add_lead_role(choice.staff, led)
         mine = sorted(
             (job for job in self.work.get(choice.staff, []) if job[0] not in pinned_here), key=lambda job: job[1]
         )
@@ -253,7 +237,7 @@ class Pricing:
         lost = 0.0
 
         def fits() -> bool:
-            return all(load[w] + slot.hours_per_week <= capacity[w] for w in range(slot.start_week, slot.end_week + 1))
+            return theirs.slot_has_hours(choice.staff, choice.slot)
 
         for item in mine:
             if fits():
@@ -261,8 +245,7 @@ class Pricing:
             other = problem.slots[item[0]]
             if other.end_week < slot.start_week or slot.end_week < other.start_week:
                 continue
-            for w in range(other.start_week, other.end_week + 1):
-                load[w] -= other.hours_per_week
+            theirs.remove_work(choice.staff, item[0])
             kept.remove(item)
             lost += item[1]
         if not fits():

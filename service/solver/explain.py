@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from service.solver.greedy import Solution
+from service.solver.ledger import Ledger
 from service.solver.problem import COST_SCALE, HOURS_SCALE, Problem
 
 
@@ -36,22 +37,14 @@ def _hours(scaled: int) -> str:
 def explain_unfilled(problem: Problem, solution: Solution | None) -> list[UnfilledSlots]:
     """Every slot the solution leaves open, grouped per demand and reason."""
     assigned = solution.assigned if solution is not None else ()
-    filled: dict[int, int] = defaultdict(int)
+    plan = Ledger.of(problem, assigned, solution.leads if solution is not None else ())
     busy: dict[int, list[int]] = defaultdict(list)  # staff -> pairs they work
-    spent: dict[int, int] = defaultdict(int)  # opportunity -> cents
     for p in assigned:
-        pair = problem.pairs[p]
-        filled[pair.slot] += 1
-        busy[pair.staff].append(p)
-        spent[problem.slots[pair.slot].opportunity] += pair.cost
-    if solution is not None:
-        for q in solution.leads:
-            option = problem.lead_options[q]
-            spent[option.opportunity] += option.cost
+        busy[problem.pairs[p].staff].append(p)
 
     found: list[UnfilledSlots] = []
     for s, slot in enumerate(problem.slots):
-        open_slots = slot.headcount - filled[s]
+        open_slots = slot.headcount - len(plan.filled.get(s, ()))
         if open_slots <= 0:
             continue
         qualified = problem.qualified[s]
@@ -67,12 +60,12 @@ def explain_unfilled(problem: Problem, solution: Solution | None) -> list[Unfill
             open_slots -= short
         if open_slots <= 0:
             continue
-        reason, detail = _reason(problem, s, busy, spent)
+        reason, detail = _reason(problem, s, busy, plan)
         found.append(UnfilledSlots(s, open_slots, reason, detail))
     return found
 
 
-def _reason(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[int, int]) -> tuple[str, str]:
+def _reason(problem: Problem, s: int, busy: dict[int, list[int]], plan: Ledger) -> tuple[str, str]:
     slot = problem.slots[s]
     opportunity = slot.opportunity
     leads = problem.lead_candidates[opportunity]
@@ -114,14 +107,7 @@ def _reason(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[in
             f"no eligible lead has {_hours(problem.lead_hours_per_week)} h a week free for the lead role across the "
             "deal's weeks on top of a slot of their own, within the budget (H3, H5, H6)",
         )
-    return "outranked", _outranked_detail(problem, s, busy, spent)
-
-
-def _lead_has_hours(problem: Problem, staff: int, opportunity: int) -> bool:
-    window = problem.windows[opportunity]
-    if window is None or problem.max_opportunities[staff] == 0:
-        return False
-    return all(problem.capacity[staff][w] >= problem.lead_hours_per_week for w in range(window[0], window[1] + 1))
+    return "outranked", _outranked_detail(problem, s, busy, plan)
 
 
 def _cheapest_staffing(problem: Problem, s: int, *, working_only: bool) -> int | None:
@@ -131,9 +117,11 @@ def _cheapest_staffing(problem: Problem, s: int, *, working_only: bool) -> int |
     slot = problem.slots[s]
     opportunity = slot.opportunity
     member_cost = {c.staff: c.cost for c in problem.qualified[s] if c.has_hours or not working_only}
+    empty = Ledger(problem)
     best: int | None = None
     for lead, lead_cost in problem.lead_candidates[opportunity]:
-        if working_only and not _lead_has_hours(problem, lead, opportunity):
+        # The lead's hours in an empty plan (H3), and a deal their focus limit allows (H7).
+        if working_only and not (empty.focus_allows(lead, opportunity) and empty.lead_has_hours(lead, opportunity)):
             continue
         # The lead's own cheapest slot of this deal other than this one (or this one if it has room for two).
         own = [
@@ -155,7 +143,7 @@ def _cheapest_staffing(problem: Problem, s: int, *, working_only: bool) -> int |
     return best
 
 
-def _outranked_detail(problem: Problem, s: int, busy: dict[int, list[int]], spent: dict[int, int]) -> str:
+def _outranked_detail(problem: Problem, s: int, busy: dict[int, list[int]], plan: Ledger) -> str:
     """Name the work that took the qualified people's hours, or the budget that ran out."""
     slot = problem.slots[s]
     opportunity = slot.opportunity
@@ -167,7 +155,8 @@ def _outranked_detail(problem: Problem, s: int, busy: dict[int, list[int]], spen
             other = problem.slots[problem.pairs[p].slot]
             if other.start_week <= slot.end_week and slot.start_week <= other.end_week:
                 takers[problem.staff_ids[candidate.staff]].add(problem.opportunity_ids[other.opportunity])
-    budget_left = problem.budgets[opportunity] - spent.get(opportunity, 0)
+    spent = plan.spent[opportunity]
+    budget_left = problem.budgets[opportunity] - spent
     cheapest = min((c.cost for c in problem.qualified[s] if c.has_hours), default=0)
     parts = []
     if takers:
@@ -175,7 +164,7 @@ def _outranked_detail(problem: Problem, s: int, busy: dict[int, list[int]], spen
         parts.append(
             f"qualified people are busy on more valuable work in weeks {slot.start_week}-{slot.end_week}: {listed}"
         )
-    if spent.get(opportunity, 0) and cheapest > budget_left:
+    if spent and cheapest > budget_left:
         parts.append(
             f"the budget left ({_money(budget_left)}) is below the cheapest qualified person ({_money(cheapest)})"
         )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from service.solver.ledger import Ledger
 from service.solver.problem import Problem
 
 
@@ -21,34 +22,6 @@ class Solution:
 
     assigned: tuple[int, ...]
     leads: tuple[int, ...]
-
-
-class _Ledger:
-    """Running hours per person and week, opportunities per person."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-        self.used = [[0] * problem.weeks for _ in problem.staff_ids]
-        self.opportunities: list[set[int]] = [set() for _ in problem.staff_ids]
-
-    def fits(self, staff: int, first: int, last: int, hours: int) -> bool:
-        capacity = self.problem.capacity[staff]
-        used = self.used[staff]
-        return all(used[w] + hours <= capacity[w] for w in range(first, last + 1))
-
-    def focus_allows(self, staff: int, opportunity: int) -> bool:
-        limit = self.problem.max_opportunities[staff]
-        joined = self.opportunities[staff]
-        return limit is None or opportunity in joined or len(joined) < limit
-
-    def book(self, staff: int, first: int, last: int, hours: int, opportunity: int) -> None:
-        for w in range(first, last + 1):
-            self.used[staff][w] += hours
-        self.opportunities[staff].add(opportunity)
-
-    def release(self, staff: int, first: int, last: int, hours: int) -> None:
-        for w in range(first, last + 1):
-            self.used[staff][w] -= hours
 
 
 Order = Literal["value", "value_for_hours"]
@@ -66,7 +39,7 @@ def greedy(problem: Problem, prefer: Solution | None = None, order: Order = "val
     big deal that eats a team's month comes after two smaller ones worth nearly as much. Measured on the
     seeded instances (sum of covered value): S 66.0M -> 67.6M, M 764M -> 782M, L mean 397M -> 413M; value
     over plain hours (no root) put small deals too far forward (L mean 400M)."""
-    ledger = _Ledger(problem)
+    ledger = Ledger(problem)
     pairs_by_staff_and_opportunity = problem.pairs_by_staff_and_opportunity
 
     value_of = [
@@ -152,7 +125,7 @@ def evaluate(problem: Problem, solution: Solution) -> tuple[int, int, int]:
 
 def _staff_opportunity(
     problem: Problem,
-    ledger: _Ledger,
+    ledger: Ledger,
     opportunity: int,
     pinned: list[int],
     pairs_by_staff_and_opportunity: dict[tuple[int, int], list[int]],
@@ -161,9 +134,6 @@ def _staff_opportunity(
 ) -> tuple[list[int], int] | None:
     """Try lead candidates cheapest first (the preferred one before them); book and return (pairs, lead)
     for the first that works."""
-    window = problem.windows[opportunity]
-    assert window is not None
-    budget = problem.budgets[opportunity]
     pinned_staff = {problem.pairs[p].staff for p in pinned}
 
     def lead_price(q: int) -> int:
@@ -176,61 +146,59 @@ def _staff_opportunity(
         key=lambda q: (problem.lead_options[q].staff not in pinned_staff, q != preferred_lead, lead_price(q), q),
     )
     for q in options:
-        attempt = _Attempt(problem, ledger, opportunity, budget)
-        if attempt.book_lead(q, window) and attempt.staff(pinned, pairs_by_staff_and_opportunity, preferred):
+        attempt = _Attempt(problem, ledger, opportunity)
+        if attempt.book_lead(q) and attempt.staff(pinned, pairs_by_staff_and_opportunity, preferred):
             return attempt.chosen, q
         attempt.undo()
     return None
 
 
 class _Attempt:
-    """One try at staffing an opportunity under one lead; undone whole if it fails."""
+    """One try at staffing an opportunity under one lead, booked in the ledger; undone whole if it fails."""
 
-    def __init__(self, problem: Problem, ledger: _Ledger, opportunity: int, budget: int) -> None:
+    def __init__(self, problem: Problem, ledger: Ledger, opportunity: int) -> None:
         self.problem = problem
         self.ledger = ledger
         self.opportunity = opportunity
-        self.budget = budget
-        self.spent = 0
         self.chosen: list[int] = []
+        self.lead: int | None = None
         self.lead_staff = -1
-        self.booked: list[tuple[int, int, int, int]] = []  # staff, first week, last week, hours
-
-    def _book(self, staff: int, first: int, last: int, hours: int) -> None:
-        self.ledger.book(staff, first, last, hours, self.opportunity)
-        self.booked.append((staff, first, last, hours))
 
     def undo(self) -> None:
-        # Opportunities are staffed once each, so nobody had this one before the attempt.
-        for staff, first, last, hours in self.booked:
-            self.ledger.release(staff, first, last, hours)
-            self.ledger.opportunities[staff].discard(self.opportunity)
-        self.booked.clear()
+        for p in self.chosen:
+            self.ledger.remove_pair(p)
+        if self.lead is not None:
+            self.ledger.remove_lead(self.lead)
+        self.chosen.clear()
+        self.lead = None
 
-    def book_lead(self, q: int, window: tuple[int, int]) -> bool:
+    def book_lead(self, q: int) -> bool:
+        ledger, opportunity = self.ledger, self.opportunity
         option = self.problem.lead_options[q]
-        hours = self.problem.lead_hours_per_week
-        if option.cost > self.budget or not self.ledger.fits(option.staff, window[0], window[1], hours):
+        if not (
+            ledger.budget_allows(opportunity, option.cost)
+            and ledger.lead_has_hours(option.staff, opportunity)
+            and ledger.focus_allows(option.staff, opportunity)
+        ):
             return False
-        if not self.ledger.focus_allows(option.staff, self.opportunity):
-            return False
-        self._book(option.staff, window[0], window[1], hours)
-        self.spent = option.cost
+        ledger.add_lead(q)
+        self.lead = q
         self.lead_staff = option.staff
         return True
 
     def take(self, p: int) -> bool:
+        """Book pair `p` if H3, H6 and H7 allow it (H4 is the caller's: pins and the lead's own slot are
+        taken first and checked after)."""
+        ledger, opportunity = self.ledger, self.opportunity
         pair = self.problem.pairs[p]
-        slot = self.problem.slots[pair.slot]
-        if self.spent + pair.cost > self.budget:
+        if not (
+            ledger.budget_allows(opportunity, pair.cost)
+            and ledger.slot_has_hours(pair.staff, pair.slot)
+            and ledger.focus_allows(pair.staff, opportunity)
+        ):
             return False
-        if not self.ledger.fits(pair.staff, slot.start_week, slot.end_week, slot.hours_per_week):
-            return False
-        if not self.ledger.focus_allows(pair.staff, self.opportunity):
-            return False
-        self._book(pair.staff, slot.start_week, slot.end_week, slot.hours_per_week)
+        ledger.add_pair(p)
         self.chosen.append(p)
-        self.spent += pair.cost
         return True
 
     def staff(
@@ -241,31 +209,27 @@ class _Attempt:
     ) -> bool:
         """Pins first, then the preferred people where they fit, then a slot for the lead, then the
         remaining slots, most valuable first."""
-        problem = self.problem
+        problem, ledger = self.problem, self.ledger
         if not all(self.take(p) for p in pinned):
             return False
-        taken = {(problem.pairs[p].slot, problem.pairs[p].staff) for p in self.chosen}
         for p in preferred:
             pair = problem.pairs[p]
-            held = sum(1 for slot, _ in taken if slot == pair.slot)
-            if (pair.slot, pair.staff) not in taken and held < problem.slots[pair.slot].headcount and self.take(p):
-                taken.add((pair.slot, pair.staff))
-        if not any(problem.pairs[p].staff == self.lead_staff for p in self.chosen):
+            if ledger.slot_has_room(pair.staff, pair.slot):
+                self.take(p)
+        if not ledger.works_on(self.lead_staff, self.opportunity):
             own = sorted(
                 pairs_by_staff_and_opportunity[(self.lead_staff, self.opportunity)],
                 key=lambda p: (-problem.slots[problem.pairs[p].slot].value, problem.pairs[p].cost),
             )
             if not any(self.take(p) for p in own):
                 return False
-        filled: dict[int, set[int]] = defaultdict(set)
-        for p in self.chosen:
-            filled[problem.pairs[p].slot].add(problem.pairs[p].staff)
-        if any(len(people) > problem.slots[s].headcount for s, people in filled.items()):
+        slots = problem.slots_by_opportunity[self.opportunity]
+        if any(ledger.slot_overfilled(s) for s in slots):
             return False
-        for s in sorted(problem.slots_by_opportunity[self.opportunity], key=lambda s: -problem.slots[s].value):
+        for s in sorted(slots, key=lambda s: -problem.slots[s].value):
             for p in sorted(problem.pairs_by_slot[s], key=lambda p: (problem.pairs[p].cost, p)):
-                if len(filled[s]) >= problem.slots[s].headcount:
+                if ledger.slot_full(s):
                     break
-                if problem.pairs[p].staff not in filled[s] and self.take(p):
-                    filled[s].add(problem.pairs[p].staff)
+                if ledger.slot_has_room(problem.pairs[p].staff, s):
+                    self.take(p)
         return True

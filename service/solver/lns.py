@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from ortools.sat.python import cp_model
 
 from service.solver.greedy import Solution
+from service.solver.ledger import Ledger
 from service.solver.model import Terms, Variables, add_solution_hint, build_model
 from service.solver.neighbourhoods import (
     Freed,
@@ -278,12 +279,33 @@ class DealModels:
             assigned=tuple(p for p in plan.assigned if self.owner[p] not in free),
             leads=tuple(q for q in plan.leads if problem.lead_options[q].opportunity not in free),
         )
-        capacity, max_opportunities = self._left_by(kept, {problem.pairs[p].staff for p in pairs})
+        touched = {problem.pairs[p].staff for p in pairs}
+        # What the kept plan books for the people the freed deals could take (the others are not asked).
+        booked = Ledger.of(
+            problem,
+            (p for p in kept.assigned if problem.pairs[p].staff in touched),
+            (q for q in kept.leads if problem.lead_options[q].staff in touched),
+        )
         # Pairs and leads that cannot fit what the rest of the plan leaves would only be removed again by
         # CP-SAT's presolve: left out. The plan's own ones always fit.
-        pairs = [p for p in pairs if self._fits(p, capacity, max_opportunities)]
+        pairs = [
+            p
+            for p in pairs
+            if booked.focus_allows(problem.pairs[p].staff, self.owner[p])
+            and booked.slot_has_hours(problem.pairs[p].staff, problem.pairs[p].slot)
+        ]
         working = {(problem.pairs[p].staff, self.owner[p]) for p in pairs}
-        leads = [q for q in leads if self._lead_fits(q, capacity, working)]
+        leads = [
+            q
+            for q in leads
+            if (problem.lead_options[q].staff, problem.lead_options[q].opportunity) in working
+            and booked.lead_has_hours(problem.lead_options[q].staff, problem.lead_options[q].opportunity)
+        ]
+        capacity = list(problem.capacity)
+        max_opportunities = list(problem.max_opportunities)
+        for staff in touched:
+            capacity[staff] = booked.hours_left(staff)
+            max_opportunities[staff] = booked.focus_left(staff)
         # Only the freed deals' slots, renumbered: the problem's per-slot work then scales with the step.
         slots = [s for o in deals for s in problem.slots_by_opportunity[o]]
         renumbered = {s: i for i, s in enumerate(slots)}
@@ -334,54 +356,6 @@ class DealModels:
             )
 
         return Step(model, incumbent, read)
-
-    def _left_by(self, kept: Solution, touched: set[int]) -> tuple[list[list[int]], list[int | None]]:
-        """Each touched person's weekly hours and focus limit left by the kept plan."""
-        problem = self.problem
-        capacity = list(problem.capacity)
-        for staff in touched:
-            capacity[staff] = list(capacity[staff])
-        focus: dict[int, set[int]] = defaultdict(set)
-        for p in kept.assigned:
-            pair = problem.pairs[p]
-            if pair.staff in touched:
-                slot = problem.slots[pair.slot]
-                row = capacity[pair.staff]
-                for week in range(slot.start_week, slot.end_week + 1):
-                    row[week] -= slot.hours_per_week
-                focus[pair.staff].add(slot.opportunity)
-        for q in kept.leads:
-            option = problem.lead_options[q]
-            window = problem.windows[option.opportunity]
-            if option.staff in touched and window is not None:
-                row = capacity[option.staff]
-                for week in range(window[0], window[1] + 1):
-                    row[week] -= problem.lead_hours_per_week
-        max_opportunities = list(problem.max_opportunities)
-        for staff, opportunities in focus.items():
-            limit = max_opportunities[staff]
-            if limit is not None:
-                max_opportunities[staff] = limit - len(opportunities)
-        return capacity, max_opportunities
-
-    def _fits(self, p: int, capacity: list[list[int]], max_opportunities: list[int | None]) -> bool:
-        pair = self.problem.pairs[p]
-        limit = max_opportunities[pair.staff]
-        if limit is not None and limit <= 0:
-            return False
-        slot = self.problem.slots[pair.slot]
-        row = capacity[pair.staff]
-        return all(row[week] >= slot.hours_per_week for week in range(slot.start_week, slot.end_week + 1))
-
-    def _lead_fits(self, q: int, capacity: list[list[int]], working: set[tuple[int, int]]) -> bool:
-        option = self.problem.lead_options[q]
-        if (option.staff, option.opportunity) not in working:
-            return False
-        window = self.problem.windows[option.opportunity]
-        if window is None:
-            return True
-        row = capacity[option.staff]
-        return all(row[week] >= self.problem.lead_hours_per_week for week in range(window[0], window[1] + 1))
 
 
 # --------------------------------------------------------------------------- the second core

@@ -37,7 +37,8 @@ from benchmarks.generator.world import (
     Size,
     Stage,
 )
-from service.contract import Policy
+from service import costing
+from service.contract import Opportunity, Policy
 
 
 def generate(size: Size, seed: int) -> Json:
@@ -61,17 +62,15 @@ def contention(request: Json) -> dict[str, float]:
     for person in request["staff"]:
         hours = person["capacity_hours"]
         capacity += sum(hours) if isinstance(hours, list) else hours * weeks
-    lead_hours_per_week = float(request.get("policy", {}).get("lead_hours_per_week", 2))
+    policy = Policy.model_validate(request.get("policy", {}))
     demanded = 0.0
     lead = 0.0
     for opportunity in request["opportunities"]:
-        demands = opportunity["demands"]
-        for demand in demands:
-            span = demand["end_week"] - demand["start_week"] + 1
-            demanded += demand["hours_per_week"] * span * demand.get("headcount", 1)
-        if demands:
-            active = max(d["end_week"] for d in demands) - min(d["start_week"] for d in demands) + 1
-            lead += lead_hours_per_week * active
+        deal = Opportunity.model_validate(opportunity)
+        for demand in deal.demands:
+            demanded += costing.demand_hours(demand) * demand.headcount
+        if deal.demands:
+            lead += costing.lead_hours(deal, policy)
     return {
         "demanded_hours": demanded,
         "lead_hours": lead,
@@ -396,7 +395,7 @@ class _Builder:
         }
         if rng.random() < shape.explicit_budget:
             # A budget the sales director approved by hand, above or below what the ratio would give.
-            derived = self.budget_ratio[grade] * deal_value * win_probability
+            derived = costing.budget(Opportunity.model_validate({**opportunity, "demands": demands}), self.policy)
             opportunity["presales_budget"] = float(max(500, round(derived * rng.uniform(0.6, 2.0), -2)))
         opportunity["demands"] = demands
         return opportunity

@@ -58,12 +58,7 @@ def greedy(problem: Problem, prefer: Solution | None = None, order: Order = "val
     rank: list[float] = [float(value) for value in value_of]
     if order == "value_for_hours":
         hours_of = [
-            sum(
-                problem.slots[s].hours_per_week
-                * (problem.slots[s].end_week - problem.slots[s].start_week + 1)
-                * problem.slots[s].headcount
-                for s in slots
-            )
+            sum(problem.slots[s].hours * problem.slots[s].headcount for s in slots)
             for slots in problem.slots_by_opportunity
         ]
         rank = [value / math.sqrt(max(hours, 1)) for value, hours in zip(value_of, hours_of, strict=True)]

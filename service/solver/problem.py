@@ -32,6 +32,11 @@ class Slot:
     hours_per_week: int  # scaled by HOURS_SCALE
     value: int  # value(d) scaled by the problem's value_scale
 
+    @property
+    def hours(self) -> int:
+        """hours(d) of one place, scaled: hours_per_week over the demand's weeks (costing.demand_hours)."""
+        return self.hours_per_week * (self.end_week - self.start_week + 1)
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -133,10 +138,6 @@ class Problem:
         options = self.leads_by_opportunity[opportunity]
         most = sum(self.pairs[p].cost for p in pairs) + max((self.lead_options[q].cost for q in options), default=0)
         return None if most <= self.budgets[opportunity] else (pairs, options)
-
-    def lead_cost_scaled(self, opportunity: int) -> int:
-        window = self.windows[opportunity]
-        return 0 if window is None else self.lead_hours_per_week * (window[1] - window[0] + 1)
 
 
 def _scale_up(value: float, scale: int) -> int:

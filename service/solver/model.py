@@ -24,7 +24,9 @@ class Variables:
 Terms = tuple[list[cp_model.IntVar], list[int]]
 
 # H1 (skill), H2 (tier, region, remote) and H9 (exclusions) need no constraint: problem.compile_problem
-# creates a variable only for a (staff, demand) pair that passes them, so no plan can break them.
+# creates a variable only for a (staff, demand) pair that passes them (service/eligibility.py), so no plan
+# can break them. linear.py writes the rules below as rows, under the same names and in the same order;
+# ledger.py checks them for a plan built one piece at a time.
 
 
 def add_capacity(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:

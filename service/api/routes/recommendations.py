@@ -71,8 +71,8 @@ async def recommend(request: Request, runner: RunnerDep, tenant: TenantDep) -> R
     question = await off_the_loop(
         partial(validated, parse_recommendation_request), body, request.headers.get("content-type")
     )
-    async with runner.transient_group(tenant):
-        pool = PoolPlanExecutor(runner, asyncio.get_running_loop())
+    async with runner.transient_group(tenant) as group:
+        pool = PoolPlanExecutor(group, asyncio.get_running_loop())
         # The engine runs in a worker thread and sends every solve to the solver processes through `pool`.
         result = await run_in_threadpool(partial(answer, question, solve=pool.solve, executor=pool))
     return JSONResponse(result.model_dump(mode="json"))

@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from structlog.testing import capture_logs
 
 from service.db.base import utcnow
-from service.db.engine import make_sessions
 from service.db.models import Job, StoredPlan
 from service.db.repositories import JobRepository
 from service.jobs.attempt import record, run_attempt
@@ -21,8 +23,20 @@ from service.jobs.pool import SolveJob, SolveOutcome
 PLAN: dict[str, Any] = {"status": "optimal", "objective": {"covered_value": 1.0, "total_cost": 2.0}}
 
 
-def queued_job(engine: Engine) -> str:
-    with make_sessions(engine).begin() as session:
+@pytest.fixture
+def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions whose commits are savepoints of one transaction, rolled back after the test: the database is
+    shared by the session's tests (start-up recovery and the migrations' round trip see every row)."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        finally:
+            transaction.rollback()
+
+
+def queued_job(sessions: sessionmaker[Session]) -> str:
+    with sessions.begin() as session:
         job = JobRepository(session).create(
             tenant=f"attempts-{uuid.uuid4().hex[:8]}",
             request_body={"any": "request"},
@@ -32,9 +46,8 @@ def queued_job(engine: Engine) -> str:
         return job.id
 
 
-def test_a_result_that_comes_back_after_a_takeover_is_refused(engine: Engine) -> None:
-    sessions = make_sessions(engine)
-    job_id = queued_job(engine)
+def test_a_result_that_comes_back_after_a_takeover_is_refused(sessions: sessionmaker[Session]) -> None:
+    job_id = queued_job(sessions)
     overtaken: list[int] = []
 
     def solve(job: SolveJob) -> SolveOutcome:
@@ -68,9 +81,8 @@ def test_a_result_that_comes_back_after_a_takeover_is_refused(engine: Engine) ->
         assert plan.status == "feasible"
 
 
-def test_a_job_another_attempt_holds_is_not_solved_again(engine: Engine) -> None:
-    sessions = make_sessions(engine)
-    job_id = queued_job(engine)
+def test_a_job_another_attempt_holds_is_not_solved_again(sessions: sessionmaker[Session]) -> None:
+    job_id = queued_job(sessions)
     with sessions.begin() as session:
         assert JobRepository(session).claim(job_id, lease_s=30).kind == "claimed"
 

@@ -21,15 +21,14 @@ TIMESTAMP = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("jobs") as batch:
-        batch.add_column(sa.Column("request_bytes", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("lease_expires_at", TIMESTAMP, nullable=True))
-        batch.add_column(sa.Column("published_at", TIMESTAMP, nullable=True))
-        batch.add_column(sa.Column("hidden", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("group_id", sa.String(length=36), nullable=True))
-    # The server default only fills the rows that exist; the model sets the column on every insert.
-    with op.batch_alter_table("jobs") as batch:
-        batch.alter_column("hidden", server_default=None)
+    # Plain ADD COLUMNs: SQLite adds them in place, where anything more (a batch rebuild) would drop and
+    # copy the jobs table, which plans and scenarios reference.
+    op.add_column("jobs", sa.Column("request_bytes", sa.Integer(), nullable=True))
+    op.add_column("jobs", sa.Column("lease_expires_at", TIMESTAMP, nullable=True))
+    op.add_column("jobs", sa.Column("published_at", TIMESTAMP, nullable=True))
+    # The server default fills the rows that exist (the model sets the column on every insert).
+    op.add_column("jobs", sa.Column("hidden", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("jobs", sa.Column("group_id", sa.String(length=36), nullable=True))
     op.create_index("ix_jobs_after_job_id", "jobs", ["after_job_id"])
 
 

@@ -91,14 +91,22 @@ def register(app: Celery) -> Task:
 def _solve_job(task: Task, job_id: str) -> str:
     state = _state()
     settings = state.settings
-    result = run_attempt(
-        state.sessions,
-        job_id,
-        lambda job: _solve_here(job, state, task.app),
-        lease_s=settings.job_lease_s,
-        max_attempts=settings.job_max_attempts,
-        context={"worker": state.node},
-    )
+    try:
+        result = run_attempt(
+            state.sessions,
+            job_id,
+            lambda job: _solve_here(job, state, task.app),
+            lease_s=settings.job_lease_s,
+            max_attempts=settings.job_max_attempts,
+            context={"worker": state.node},
+        )
+    except Exception as error:
+        # The database failed us (a solve's own errors are stored as the job's failure). Acknowledged as a
+        # failure, the task would leave a published job nobody runs: try again later; a claim that did
+        # happen holds the job until its lease runs out, then the retry takes it over.
+        countdown = min(60.0, 2.0 ** min(task.request.retries, 6))
+        log.error("job.attempt_error", job_id=job_id, error=f"{type(error).__name__}: {error}", retry_in_s=countdown)
+        raise task.retry(countdown=countdown) from error
     if result.claim == "held":
         delivery = task.request.delivery_info or {}
         if delivery.get("redelivered") or task.request.retries:
@@ -189,8 +197,11 @@ def _heartbeat(
                     )
                 if done.is_set():
                     return  # it answered meanwhile
-                ended = record(state.sessions, job.job_id, job.attempt, SolveOutcome(None, detail, elapsed))
-                _release(app=app, state=state, jobs=ended.released)
+                try:
+                    ended = record(state.sessions, job.job_id, job.attempt, SolveOutcome(None, detail, elapsed))
+                    _release(app=app, state=state, jobs=ended.released)
+                except Exception as error:  # unstored: the lease runs out and another attempt comes (or not)
+                    log.error("job.watchdog_not_stored", error=f"{type(error).__name__}: {error}")
                 os._exit(WATCHDOG_EXIT)
 
 

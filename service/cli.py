@@ -1,4 +1,4 @@
-"""The console script: solve a request file, run a what-if scenario file, or serve the HTTP API."""
+"""The console script: solve a request file, run a what-if scenario file, serve the HTTP API, or run a worker."""
 
 from __future__ import annotations
 
@@ -284,6 +284,33 @@ def serve(
     from service.api.server import run
 
     run(host, port)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", "-c", min=1, help="Solves at once, one process each (default: cores)."),
+    ] = None,
+    queues: Annotated[
+        str,
+        typer.Option(
+            "--queues",
+            "-Q",
+            help="Comma-separated lanes to take jobs from: solve (every request), express (small requests).",
+        ),
+    ] = "solve,express",
+) -> None:
+    """Solve jobs from the broker (BROKER_URL) with Celery, on this host; needs the same PostgreSQL
+    DATABASE_URL as the API processes. Start as many as the solves need, on any hosts."""
+    from service.jobs.worker import LANES, run
+    from service.settings import get_settings, machine_cores
+
+    lanes = [lane.strip() for lane in queues.split(",") if lane.strip()]
+    unknown = [lane for lane in lanes if lane not in LANES]
+    if unknown or not lanes:
+        raise _fail(f"error: --queues takes {' and/or '.join(LANES)}, got {queues!r}")
+    run(get_settings(), concurrency=concurrency or machine_cores(), lanes=lanes)
 
 
 @app.command()

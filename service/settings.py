@@ -81,6 +81,36 @@ class Settings(BaseSettings):
         description="A job interrupted by this many restarts is marked failed instead of rerun.",
     )
 
+    broker_url: str | None = Field(
+        default=None,
+        description="amqp://user:password@host:5672/vhost: run solves on Celery workers (`presales-allocator "
+        "worker`) through this broker instead of this process's solver pool; needs a PostgreSQL DATABASE_URL.",
+    )
+    queue_prefix: str = Field(
+        default="presales",
+        pattern=r"^[A-Za-z0-9_.-]{1,100}$",
+        description="Celery queues are <prefix>.solve and <prefix>.express (small requests).",
+    )
+    job_lease_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Celery: a worker's claim on a job lasts this long unless renewed (it renews every "
+        "JOB_HEARTBEAT_S); once it has run out, another worker takes the job over.",
+    )
+    job_heartbeat_s: float = Field(
+        default=0.5, gt=0, description="Celery: how often a worker renews its lease and looks for a cancel."
+    )
+    worker_planner: str = Field(
+        default="service.planning:make_plan",
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="module:function a Celery worker solves with (tests put a stand-in that misbehaves here).",
+    )
+    sweep_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Celery: how often an API process publishes queued jobs whose publish was lost.",
+    )
+
     max_request_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="Request bodies above get 413.")
     page_size_max: int = Field(default=100, ge=1)
 
@@ -111,6 +141,11 @@ class Settings(BaseSettings):
     @property
     def auth_enabled(self) -> bool:
         return bool(self.api_keys)
+
+    @property
+    def distributed(self) -> bool:
+        """Whether solves run on Celery workers (BROKER_URL set) rather than this process's pool."""
+        return bool(self.broker_url)
 
 
 @lru_cache

@@ -1,4 +1,5 @@
-"""create_app(): the FastAPI application, its lifespan (migrations, solver pool, job runner) and wiring."""
+"""create_app(): the FastAPI application, its lifespan (migrations, the executor of its jobs: its own solver
+pool or Celery workers, the job runner) and wiring."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from service.api.openapi import DESCRIPTION, install_openapi
 from service.api.routes import health, plans, recommendations, scenarios, ui
 from service.db.engine import make_engine, make_sessions
 from service.db.migrate import upgrade
+from service.jobs.executor import JobExecutor
+from service.jobs.local import LocalExecutor
 from service.jobs.pool import Limits, SolvePool
 from service.jobs.runner import JobRunner
 from service.jobs.scenarios import ScenarioRunner
@@ -32,26 +35,44 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
     settings = settings or get_settings()
     metrics = Metrics()
 
+    if settings.distributed:
+        # Celery is imported only when asked for: the embedded default needs nothing but SQLite.
+        from service.jobs.celery_app import check_distributed
+
+        check_distributed(settings)  # a clear refusal before anything starts, e.g. BROKER_URL with SQLite
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
         await to_thread.run_sync(upgrade, engine, settings.database_schema)
-        solve_pool = pool or SolvePool(
-            settings.solve_workers + settings.express_workers,
-            limits=Limits(settings.watchdog_factor, settings.watchdog_min_grace_s, settings.cancel_grace_s),
-        )
-        if pool is None:
-            solve_pool.start()
+        own_pool: SolvePool | None = None
+        executor: JobExecutor
+        if settings.distributed:
+            from service.jobs.distributed import CeleryExecutor
+
+            executor = CeleryExecutor(settings)
+        else:
+            solve_pool = pool
+            if solve_pool is None:
+                solve_pool = own_pool = SolvePool(
+                    settings.solve_workers + settings.express_workers,
+                    limits=Limits(settings.watchdog_factor, settings.watchdog_min_grace_s, settings.cancel_grace_s),
+                )
+                own_pool.start()
+            executor = LocalExecutor(
+                solve_pool,
+                # A pool handed in (tests, benchmarks) is used as it is; the app's own pool has the express lane.
+                express_workers=settings.express_workers if pool is None else 0,
+                express_max_bytes=settings.express_max_bytes,
+            )
         sessions = make_sessions(engine)
         runner = JobRunner(
             sessions,
-            solve_pool,
+            executor,
             metrics,
             tenant_max_active_jobs=settings.tenant_max_active_jobs,
             job_max_attempts=settings.job_max_attempts,
-            # A pool handed in (tests, benchmarks) is used as it is; the app's own pool has the express lane.
-            express_workers=settings.express_workers if pool is None else 0,
-            express_max_bytes=settings.express_max_bytes,
+            job_lease_s=settings.job_lease_s,
         )
         app.state.engine = engine
         app.state.sessions = sessions
@@ -60,10 +81,12 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
         app.state.scenarios = scenario_runner
         await runner.start()
         await scenario_runner.start()
+        solvers = executor.solvers
         log.info(
             "service.started",
             database=engine.url.render_as_string(hide_password=True),
-            solver_processes=solve_pool.size,
+            executor="celery" if settings.distributed else "local",
+            solver_processes=solvers.size if solvers is not None else 0,
             authentication="api keys" if settings.auth_enabled else "off",
         )
         try:
@@ -71,8 +94,8 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
         finally:
             await scenario_runner.stop()
             await runner.stop()
-            if pool is None:
-                await to_thread.run_sync(solve_pool.stop)
+            if own_pool is not None:
+                await to_thread.run_sync(own_pool.stop)
             engine.dispose()
             log.info("service.stopped")
 

@@ -50,6 +50,7 @@ class Job(Base):
         CheckConstraint(_in("status", JOB_STATUSES), name="status"),
         Index("ix_jobs_tenant_created_at", "tenant", "created_at", "id"),
         Index("ix_jobs_status", "status"),
+        Index("ix_jobs_after_job_id", "after_job_id"),
     )
 
     id: Mapped[str] = mapped_column(RowId, primary_key=True)
@@ -65,6 +66,17 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+    # Size of the request's canonical JSON: small requests take the express lane.
+    request_bytes: Mapped[int | None]
+    # Until when the attempt under way holds the job: a solver renews it while it works; once it has passed,
+    # another worker may take the job over (as a new attempt).
+    lease_expires_at: Mapped[dt.datetime | None]
+    # When the job was last handed to a broker; a queued job never handed over is published by the sweep.
+    published_at: Mapped[dt.datetime | None]
+    # A solve the service makes for itself, not a plan of the tenant's (a recommendation's baseline or one of
+    # its re-solves): never listed; `group_id` names the recommendation, which counts once against the cap.
+    hidden: Mapped[bool] = mapped_column(default=False)
+    group_id: Mapped[str | None] = mapped_column(RowId)
 
     request: Mapped[StoredRequest] = relationship(lazy="raise")
     plan: Mapped[StoredPlan | None] = relationship(back_populates="job", lazy="raise")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, case, delete, or_, select, text, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from service.db.base import utcnow
 from service.db.models import ACTIVE_STATUSES, IdempotencyKey, Job, Scenario, ScenarioPlan, StoredPlan, StoredRequest
@@ -87,6 +88,29 @@ class ClaimedJob:
     after_job_id: str | None = None
 
 
+# What a claim found: `claimed` (this attempt runs the job); `held` (another attempt holds a live lease on
+# it); `waiting` (its predecessor has not ended); `closed` (the claim ended the job without a new attempt:
+# too many attempts, or a cancel nobody can honour any more); `ended` (nothing left to do).
+ClaimKind = Literal["claimed", "held", "waiting", "closed", "ended"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    kind: ClaimKind
+    job: ClaimedJob | None = None
+    lease_left_s: float = 0.0  # `held`: how long the other attempt's lease still runs
+    status: str | None = None  # `closed`: the status the job ended with
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """What an executor needs to hand a queued job to a solver: no request, only where to find it."""
+
+    id: str
+    time_limit_s: float
+    request_bytes: int | None
+
+
 @dataclass(frozen=True)
 class Recovery:
     """What start-up did with jobs an earlier process left unfinished. `waiting` maps a job whose
@@ -96,6 +120,16 @@ class Recovery:
     failed: list[str]
     cancelled: list[str]
     waiting: dict[str, str] = field(default_factory=dict)
+
+
+def _tenant_lock_key(tenant: str) -> int:
+    """A signed 64-bit advisory lock key of its own for each tenant's cap."""
+    digest = hashlib.sha256(f"presales-allocator tenant cap:{tenant}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _queued(job: Job) -> QueuedJob:
+    return QueuedJob(job.id, job.time_limit_s, job.request_bytes)
 
 
 class JobRepository:
@@ -114,9 +148,13 @@ class JobRepository:
         idempotency_key: str | None = None,
         job_id: str | None = None,
         after_job_id: str | None = None,
+        request_bytes: int | None = None,
+        hidden: bool = False,
+        group_id: str | None = None,
     ) -> Job:
         """Store a request and its queued job (and the idempotency key); a reused key raises IntegrityError.
-        With `after_job_id` the job starts only once that job has ended."""
+        With `after_job_id` the job starts only once that job has ended. A `hidden` job is the service's own
+        solve (a recommendation's, `group_id` naming it): never listed, counted once per group."""
         request = StoredRequest(id=new_id(), tenant=tenant, body=request_body, body_sha256=body_sha256)
         job = Job(
             id=job_id or new_id(),
@@ -127,6 +165,9 @@ class JobRepository:
             cancel_requested=False,
             attempts=0,
             after_job_id=after_job_id,
+            request_bytes=request_bytes,
+            hidden=hidden,
+            group_id=group_id,
         )
         self.session.add(request)
         self.session.flush()
@@ -140,12 +181,19 @@ class JobRepository:
     def idempotency_key(self, tenant: str, key: str) -> IdempotencyKey | None:
         return self.session.get(IdempotencyKey, (tenant, key))
 
+    def lock_tenant(self, tenant: str) -> None:
+        """Until the transaction ends, be the only one counting and adding this tenant's jobs, across every
+        process on the database: a PostgreSQL advisory transaction lock. SQLite needs none: every
+        transaction takes the write lock when it begins (service/db/engine.py)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _tenant_lock_key(tenant)})
+
     # ------------------------------------------------------------------ reading
 
     def get(self, tenant: str, job_id: str, *, with_plan: bool = False, with_request: bool = False) -> Job | None:
         if not is_row_id(job_id):
             return None
-        query = select(Job).where(Job.id == job_id, Job.tenant == tenant)
+        query = select(Job).where(Job.id == job_id, Job.tenant == tenant, Job.hidden.is_(False))
         if with_plan:
             query = query.options(selectinload(Job.plan))
         if with_request:
@@ -162,20 +210,33 @@ class JobRepository:
             query = query.options(selectinload(Job.plan), selectinload(Job.request))
         return {job.id: job for job in self.session.scalars(query)}
 
-    def get_any(self, job_id: str) -> Job | None:
+    def get_any(self, job_id: str, *, with_plan: bool = False) -> Job | None:
         """A job whatever its tenant; for the job runner only, never for a client's request."""
-        return self.session.get(Job, job_id)
+        if not with_plan:
+            return self.session.get(Job, job_id)
+        query = select(Job).where(Job.id == job_id).options(selectinload(Job.plan))
+        return self.session.scalars(query).one_or_none()
 
     def active(self, tenant: str) -> Sequence[Job]:
-        query = select(Job).where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES))
+        """The tenant's queued and running jobs, hidden ones aside (they count by group: active_groups)."""
+        query = select(Job).where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES), Job.hidden.is_(False))
         return self.session.scalars(query).all()
+
+    def active_groups(self, tenant: str) -> set[str]:
+        """The groups (recommendations) of the tenant's queued or running hidden jobs."""
+        query = (
+            select(Job.group_id)
+            .where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES), Job.hidden.is_(True))
+            .distinct()
+        )
+        return {group for group in self.session.scalars(query) if group is not None}
 
     def page(self, tenant: str, limit: int, after: PageCursor | None = None) -> list[JobSummary]:
         """The tenant's jobs newest first, `limit` of them, starting after `after`."""
         query = (
             select(Job, StoredPlan.status, StoredPlan.cancelled, StoredPlan.covered_value, StoredPlan.total_cost)
             .outerjoin(StoredPlan, StoredPlan.id == Job.id)
-            .where(Job.tenant == tenant)
+            .where(Job.tenant == tenant, Job.hidden.is_(False))
             .order_by(Job.created_at.desc(), Job.id.desc())
             .limit(limit)
         )
@@ -190,26 +251,80 @@ class JobRepository:
 
     # ------------------------------------------------------------------ the job runner's transitions
 
-    def claim(self, job_id: str) -> ClaimedJob | None:
-        """queued -> running, counting the attempt; None when the job is no longer queued."""
+    def claim(
+        self,
+        job_id: str,
+        *,
+        lease_s: float | None = None,
+        max_attempts: int | None = None,
+        now: dt.datetime | None = None,
+    ) -> Claim:
+        """Start an attempt: queued -> running, or a running job whose lease has run out (the attempt that
+        held it is gone) taken over; either way the attempt is counted and holds the job for `lease_s`.
+        Without `lease_s` (the local pool: one process runs every job) only a queued job is claimed.
+
+        A job whose predecessor is still queued or running is left alone (`waiting`). A stale job that has
+        had `max_attempts` attempts, or whose cancel nobody honoured, is ended here (`closed`).
+        """
+        now = now or utcnow()
         job = self.session.scalars(
             select(Job).where(Job.id == job_id).options(selectinload(Job.request)).with_for_update()
         ).one_or_none()
-        if job is None or job.status != "queued":
-            return None
+        if job is None:
+            return Claim("ended")
+        if job.status == "queued":
+            if job.after_job_id is not None:
+                before = self.session.get(Job, job.after_job_id)
+                if before is not None and before.status in ACTIVE_STATUSES:
+                    return Claim("waiting")
+        elif job.status == "running":
+            if lease_s is None:
+                return Claim("held")  # without leases (one process runs every job) nothing is taken over
+            if job.lease_expires_at is not None and job.lease_expires_at > now:
+                return Claim("held", lease_left_s=(job.lease_expires_at - now).total_seconds())
+            if job.cancel_requested:
+                job.status, job.finished_at, job.lease_expires_at = "cancelled", now, None
+                job.detail = "cancelled; the worker solving it was lost before the solve stopped, so no plan was kept"
+                return Claim("closed", status=job.status)
+            if max_attempts is not None and job.attempts >= max_attempts:
+                job.status, job.finished_at, job.lease_expires_at = "failed", now, None
+                job.detail = (
+                    f"the worker solving this request was lost during each of {job.attempts} attempts; "
+                    "it is not tried again"
+                )
+                return Claim("closed", status=job.status)
+        else:
+            return Claim("ended")
         job.status = "running"
         job.attempts += 1
-        job.started_at = utcnow()
+        job.started_at = now
         job.detail = None
-        return ClaimedJob(
-            job.id,
-            job.tenant,
-            job.request.body,
-            job.time_limit_s,
-            job.cancel_requested,
-            job.attempts,
-            job.after_job_id,
+        job.lease_expires_at = None if lease_s is None else now + dt.timedelta(seconds=lease_s)
+        return Claim(
+            "claimed",
+            ClaimedJob(
+                job.id,
+                job.tenant,
+                job.request.body,
+                job.time_limit_s,
+                job.cancel_requested,
+                job.attempts,
+                job.after_job_id,
+            ),
         )
+
+    def renew(self, job_id: str, attempt: int, lease_s: float, now: dt.datetime | None = None) -> bool | None:
+        """Extend attempt `attempt`'s lease; whether a cancel was asked for, or None when the attempt no
+        longer holds the job (a newer attempt took it over, or it has ended)."""
+        now = now or utcnow()
+        row = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
+            .values(lease_expires_at=now + dt.timedelta(seconds=lease_s))
+            .returning(Job.cancel_requested)
+            .execution_options(synchronize_session="fetch")
+        ).first()
+        return None if row is None else bool(row[0])
 
     def plan_body(self, job_id: str) -> dict[str, Any] | None:
         """The stored plan of a job, whatever its tenant (the job runner's own lookup), or None."""
@@ -222,57 +337,70 @@ class JobRepository:
         job.request.body = body
         job.request.body_sha256 = body_sha256
 
-    def finish(self, job_id: str, plan: dict[str, Any]) -> Job | None:
-        """running -> done with its plan, marked cancelled when a cancel cut the solve short.
+    def _end_attempt(self, job_id: str, attempt: int, **values: Any) -> Any:
+        """The fence: change the job only while attempt `attempt` still runs it. A newer attempt (the lease
+        ran out and another worker took the job over) or an ended job makes this touch zero rows."""
+        return self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
+            .values(**values)
+            .returning(Job.tenant, Job.cancel_requested, Job.status)
+            .execution_options(synchronize_session="fetch")
+        ).first()
 
-        A solve that proved its answer (optimal, infeasible) before the cancel took effect is reported as
-        it is: the cancel changed nothing.
+    def finish(self, job_id: str, attempt: int, plan: dict[str, Any], now: dt.datetime | None = None) -> str | None:
+        """running -> done with its plan, if attempt `attempt` still runs the job (else None: refused).
+
+        The plan is marked cancelled when a cancel cut the solve short; a solve that proved its answer
+        (optimal, infeasible) before the cancel took effect is reported as it is: the cancel changed nothing.
         """
-        job = self._locked(job_id)
-        if job is None or job.status != "running":
+        now = now or utcnow()
+        row = self._end_attempt(job_id, attempt, status="done", finished_at=now, lease_expires_at=None)
+        if row is None:
             return None
-        plan = {**plan, "id": job.id}
-        if job.cancel_requested and plan["status"] in CUT_SHORT:
+        tenant, cancel_requested, _ = row
+        plan = {**plan, "id": job_id}
+        if cancel_requested and plan["status"] in CUT_SHORT:
             plan["cancelled"] = True
         objective = plan.get("objective") or {}
         self.session.add(
             StoredPlan(
-                id=job.id,
-                tenant=job.tenant,
+                id=job_id,
+                tenant=tenant,
                 status=str(plan["status"]),
                 cancelled=bool(plan.get("cancelled", False)),
                 covered_value=float(objective.get("covered_value", 0.0)),
                 total_cost=float(objective.get("total_cost", 0.0)),
                 body=plan,
+                created_at=now,
             )
         )
-        job.status = "done"
-        job.finished_at = utcnow()
-        return job
+        self.session.flush()
+        return "done"
 
-    def fail(self, job_id: str, detail: str) -> Job | None:
-        """running -> failed, or cancelled when a cancel was asked for (the job ends without a plan)."""
-        job = self._locked(job_id)
-        if job is None or job.status != "running":
-            return None
-        job.status = "cancelled" if job.cancel_requested else "failed"
-        job.detail = _printable(detail)
-        job.finished_at = utcnow()
-        return job
+    def fail(self, job_id: str, attempt: int, detail: str, now: dt.datetime | None = None) -> str | None:
+        """running -> failed, or cancelled when a cancel was asked for (the job ends without a plan); None
+        when attempt `attempt` no longer runs the job (refused)."""
+        now = now or utcnow()
+        row = self._end_attempt(
+            job_id,
+            attempt,
+            status=case((Job.cancel_requested, "cancelled"), else_="failed"),
+            detail=_printable(detail),
+            finished_at=now,
+            lease_expires_at=None,
+        )
+        return None if row is None else str(row[2])
 
-    def requeue(self, job_id: str, *, uncount_attempt: bool) -> Job | None:
-        """running -> queued, when the server stops before the solve could finish."""
-        job = self._locked(job_id)
-        if job is None or job.status != "running":
-            return None
-        job.status = "queued"
-        job.started_at = None
+    def requeue(self, job_id: str, attempt: int, *, uncount_attempt: bool) -> bool:
+        """running -> queued, when the server stops before the solve could finish; False if refused."""
+        values: dict[str, Any] = {"status": "queued", "started_at": None, "lease_expires_at": None}
         if uncount_attempt:
-            job.attempts = max(0, job.attempts - 1)
-        return job
+            values["attempts"] = Job.attempts - 1
+        return self._end_attempt(job_id, attempt, **values) is not None
 
     def cancel(self, tenant: str, job_id: str) -> tuple[Job, str] | None:
-        """queued -> cancelled at once; running -> cancel_requested (the runner stops the solve).
+        """queued -> cancelled at once; running -> cancel_requested (the solver stops and keeps its plan).
 
         Returns the job and the status it had before, or None for an unknown id.
         """
@@ -293,6 +421,84 @@ class JobRepository:
             job.cancel_requested = True
         return job, before
 
+    def successors(self, job_id: str) -> list[QueuedJob]:
+        """The queued jobs that waited for this one to end (a scenario's variants for its base)."""
+        query = select(Job).where(Job.after_job_id == job_id, Job.status == "queued").order_by(Job.created_at, Job.id)
+        return [_queued(job) for job in self.session.scalars(query)]
+
+    def mark_published(self, job_ids: Sequence[str], now: dt.datetime | None = None) -> None:
+        if job_ids:
+            self.session.execute(
+                update(Job)
+                .where(Job.id.in_(list(job_ids)))
+                .values(published_at=now or utcnow())
+                .execution_options(synchronize_session=False)
+            )
+
+    def unpublished(self, older_than: dt.datetime, limit: int = 500) -> list[QueuedJob]:
+        """Queued jobs created before `older_than` that were never handed to the broker (the process that
+        took them died between its commit and its publish) and may start (no predecessor still active);
+        rows another process is sweeping are skipped."""
+        before = aliased(Job)
+        predecessor_active = (
+            select(before.id).where(before.id == Job.after_job_id, before.status.in_(ACTIVE_STATUSES)).exists()
+        )
+        query = (
+            select(Job)
+            .where(
+                Job.status == "queued",
+                Job.published_at.is_(None),
+                Job.created_at < older_than,
+                ~predecessor_active,
+            )
+            .order_by(Job.created_at, Job.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_queued(job) for job in self.session.scalars(query)]
+
+    def abandoned(self, stale_before: dt.datetime, published_before: dt.datetime, limit: int = 500) -> list[QueuedJob]:
+        """Running jobs whose lease ran out before `stale_before` and that were not handed to the broker
+        since `published_before`: normally the broker redelivers a dead worker's task; this is the net
+        under it."""
+        query = (
+            select(Job)
+            .where(
+                Job.status == "running",
+                Job.lease_expires_at < stale_before,
+                or_(Job.published_at.is_(None), Job.published_at < published_before),
+            )
+            .order_by(Job.created_at, Job.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_queued(job) for job in self.session.scalars(query)]
+
+    def delete_hidden(self, job_ids: Sequence[str]) -> int:
+        """Forget ended hidden jobs (their plans and requests too); active ones are kept."""
+        jobs = self.session.scalars(
+            select(Job).where(Job.id.in_(list(job_ids)), Job.hidden.is_(True), Job.status.not_in(ACTIVE_STATUSES))
+        ).all()
+        if not jobs:
+            return 0
+        ids = [job.id for job in jobs]
+        request_ids = [job.request_id for job in jobs]
+        self.session.execute(delete(StoredPlan).where(StoredPlan.id.in_(ids)))
+        self.session.execute(delete(Job).where(Job.id.in_(ids)).execution_options(synchronize_session=False))
+        self.session.execute(delete(StoredRequest).where(StoredRequest.id.in_(request_ids)))
+        for job in jobs:
+            self.session.expunge(job)
+        return len(ids)
+
+    def ended_hidden(self, finished_before: dt.datetime, limit: int = 500) -> list[str]:
+        """Hidden jobs that ended before `finished_before`: whoever waited for them has given up."""
+        query = (
+            select(Job.id)
+            .where(Job.hidden.is_(True), Job.status.not_in(ACTIVE_STATUSES), Job.finished_at < finished_before)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
+
     def recover(self, max_attempts: int) -> Recovery:
         """Jobs a previous process left queued or running: run again, or end them with a reason."""
         jobs = self.session.scalars(
@@ -301,7 +507,12 @@ class JobRepository:
         recovery = Recovery([], [], [])
         now = utcnow()
         for job in jobs:
-            if job.status == "running" and job.cancel_requested:
+            if job.hidden:
+                # A recommendation's solve: whoever waited for it went with the process.
+                job.status, job.finished_at, job.lease_expires_at = "cancelled", now, None
+                job.detail = "the server stopped while the recommendation this solve was for waited"
+                recovery.cancelled.append(job.id)
+            elif job.status == "running" and job.cancel_requested:
                 job.status, job.finished_at = "cancelled", now
                 job.detail = "cancelled; the server stopped before the solve did, so no plan was kept"
                 recovery.cancelled.append(job.id)
@@ -315,14 +526,17 @@ class JobRepository:
             else:
                 job.status, job.started_at = "queued", None
                 recovery.requeued.append(job.id)
+            job.lease_expires_at = None
         requeued = set(recovery.requeued)
         for job in jobs:
             if job.id in requeued and job.after_job_id in requeued:
                 recovery.waiting[job.id] = job.after_job_id
         return recovery
 
-    def _locked(self, job_id: str) -> Job | None:
-        return self.session.scalars(select(Job).where(Job.id == job_id).with_for_update()).one_or_none()
+    def queued(self, job_ids: Sequence[str]) -> list[QueuedJob]:
+        """These jobs as an executor takes them, in the order given (ids not found are absent)."""
+        found = {job.id: job for job in self.session.scalars(select(Job).where(Job.id.in_(list(job_ids))))}
+        return [_queued(found[job_id]) for job_id in job_ids if job_id in found]
 
 
 class ScenarioRepository:

@@ -49,6 +49,8 @@ class SolveJob:
     job_id: str
     request_json: str
     time_limit_s: float
+    attempt: int = 0  # the job's attempt this solve is (0: a solve nobody stores)
+    cancel_requested: bool = False  # already asked to stop when it starts
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""Plan solves on the solver processes for synchronous engine code (recommendations) run in a worker thread.
+"""Plan solves on the solvers for synchronous engine code (recommendations) run in a worker thread.
 
 The engine takes a `solve(request) -> Plan` callable and an `Executor` to which it submits its top-level
 "request JSON -> plan JSON" functions. `PoolPlanExecutor` is both: each solve goes through the job
-runner's queue to a solver process, so no CP-SAT model is solved in the web process. It is not a general
-executor: it accepts only those plan-solving functions, whose work it knows the pool does.
+runner (a transient group: the local pool's queue, or hidden jobs any Celery worker solves), so no CP-SAT
+model is solved in the web process. It is not a general executor: it accepts only those plan-solving
+functions, whose work it knows the solvers do.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from concurrent.futures import Executor, Future
 from typing import Any
 
 from service.contract import AllocationRequest, Options, Plan
-from service.jobs.runner import JobRunner, SolveUnavailable
+from service.jobs.runner import SolveUnavailable, TransientGroup
 from service.recommendations import solve_request
 from service.whatif import solve_variant
 
@@ -25,10 +26,10 @@ _DEFAULT_TIME_LIMIT_S: float = Options.model_fields["time_limit_s"].default
 
 
 class PoolPlanExecutor(Executor):
-    """Runs plan solves on `runner`'s solver processes; used from threads other than `loop`'s."""
+    """Runs plan solves of `group` on the runner's solvers; used from threads other than `loop`'s."""
 
-    def __init__(self, runner: JobRunner, loop: asyncio.AbstractEventLoop) -> None:
-        self._runner = runner
+    def __init__(self, group: TransientGroup, loop: asyncio.AbstractEventLoop) -> None:
+        self._group = group
         self._loop = loop
 
     def solve(self, request: AllocationRequest) -> Plan:
@@ -48,7 +49,7 @@ class PoolPlanExecutor(Executor):
         return asyncio.run_coroutine_threadsafe(self._solve(request_json, time_limit_s), self._loop)
 
     async def _solve(self, request_json: str, time_limit_s: float) -> str:
-        outcome = await self._runner.solve_now(request_json, time_limit_s)
+        outcome = await self._group.solve(request_json, time_limit_s)
         if outcome.plan_json is None:
             raise SolveUnavailable(outcome.detail or "the solve ended without a plan")
         return outcome.plan_json

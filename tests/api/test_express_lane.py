@@ -4,17 +4,13 @@ processes help with them."""
 from __future__ import annotations
 
 import asyncio
-import json
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.jobs.runner import _Lanes
-from tests.api.workload import busy_request, is_running, wait_for_status
+from service.jobs.local import Lanes
+from tests.api.workload import busy_request, is_running, small_request, wait_for_status
 from tests.db.targets import DatabaseTarget
-
-EXAMPLE = json.loads((Path(__file__).parents[3] / "shared" / "examples" / "small-request.json").read_text())
 
 
 def test_a_small_request_is_solved_while_the_only_general_solver_is_busy(database_target: DatabaseTarget) -> None:
@@ -25,7 +21,7 @@ def test_a_small_request_is_solved_while_the_only_general_solver_is_busy(databas
         big_id = big.json()["id"]
         wait_for_status(client, big_id, is_running, timeout_s=60)
 
-        small = client.post("/v1/plans", json=EXAMPLE)
+        small = client.post("/v1/plans", json=small_request())
         assert small.status_code == 201, small.text
         assert small.json()["status"] == "optimal"
         # The large job still holds the general solver: the small one went around it, not after it.
@@ -36,7 +32,7 @@ def test_a_small_request_is_solved_while_the_only_general_solver_is_busy(databas
 
 def test_general_processes_take_express_work_when_they_have_none_and_express_never_takes_general() -> None:
     async def scenario() -> list[str]:
-        lanes = _Lanes()
+        lanes = Lanes()
         lanes.put("big-1", express=False)
         lanes.put("small-1", express=True)
         lanes.put("small-2", express=True)

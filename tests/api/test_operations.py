@@ -27,7 +27,7 @@ def test_healthz_and_readyz(client: TestClient) -> None:
 
 def test_readyz_is_503_while_no_solver_process_is_ready(client: TestClient) -> None:
     runner = client.app.state.runner  # type: ignore[attr-defined]
-    workers = runner._pool.workers
+    workers = runner.executor.pool.workers
     saved = [worker._ready for worker in workers]
     for worker in workers:
         worker._ready = False  # as just after start-up, before any process has imported the planner

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.db.base import Base
 from service.db.engine import DatabaseUrlError, make_engine, sqlalchemy_url
-from service.db.migrate import alembic_config
+from service.db.migrate import alembic_config, upgrade
 from service.settings import DEFAULT_DATABASE_URL, Settings
 
 TABLES = {"requests", "jobs", "plans", "idempotency_keys"}
@@ -81,3 +81,31 @@ def test_migrations_go_down_to_nothing_and_back(session: Session) -> None:
     assert not TABLES & set(inspect(connection).get_table_names())
     command.upgrade(alembic_config(connection), "head")
     assert set(inspect(connection).get_table_names()) >= TABLES
+
+
+def test_upgrading_a_database_that_has_plans_keeps_them(tmp_path: Path) -> None:
+    """The migrations that add job columns add them in place: on SQLite a table rebuild would have to drop
+    the jobs table, which its plans reference (foreign keys are on)."""
+    engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path / 'old.db'}"))
+    try:
+        upgrade(engine, revision="0003")
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO requests (id, tenant, body, body_sha256, created_at) "
+                "VALUES ('r1', 'acme', '{}', 'x', '2026-12-01 00:00:00')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO jobs (id, tenant, request_id, status, time_limit_s, cancel_requested, attempts, "
+                "created_at) VALUES ('j1', 'acme', 'r1', 'done', 5, 0, 1, '2026-12-01 00:00:00')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO plans (id, tenant, status, cancelled, covered_value, total_cost, body, created_at) "
+                "VALUES ('j1', 'acme', 'optimal', 0, 1, 2, '{}', '2026-12-01 00:00:00')"
+            )
+        upgrade(engine)
+        with engine.connect() as connection:
+            row = connection.exec_driver_sql("SELECT status, hidden, lease_expires_at FROM jobs").one()
+            assert tuple(row) == ("done", 0, None)
+            assert connection.exec_driver_sql("SELECT count(*) FROM plans").scalar() == 1
+    finally:
+        engine.dispose()

@@ -31,13 +31,15 @@ def readyz(request: Request) -> Readiness:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
         raise ServiceUnavailable(f"the database is not reachable: {type(error).__name__}") from None
-    runner = request.app.state.runner
-    ready = runner.solvers_ready
-    if ready == 0:
+    solvers = request.app.state.runner.solvers
+    if solvers is None:
+        # Celery: the solver processes are the workers' (whether one answers is not checked yet).
+        return Readiness(status="ready", database="reachable", solver_processes=0, solver_processes_ready=0)
+    if solvers.ready == 0:
         # A solve sent now would wait for a process to import OR-Tools (seconds on a busy machine).
-        raise ServiceUnavailable(f"no solver process is ready yet ({runner.pool_size} starting)")
+        raise ServiceUnavailable(f"no solver process is ready yet ({solvers.size} starting)")
     return Readiness(
-        status="ready", database="reachable", solver_processes=runner.pool_size, solver_processes_ready=ready
+        status="ready", database="reachable", solver_processes=solvers.size, solver_processes_ready=solvers.ready
     )
 
 

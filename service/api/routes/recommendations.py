@@ -76,8 +76,8 @@ QuestionBody = Annotated[
     },
 )
 async def recommend(runner: RunnerDep, tenant: TenantDep, question: QuestionBody) -> Response:
-    async with runner.transient_group(tenant):
-        pool = PoolPlanExecutor(runner, asyncio.get_running_loop())
+    async with runner.transient_group(tenant) as group:
+        pool = PoolPlanExecutor(group, asyncio.get_running_loop())
         # The engine runs in a worker thread and sends every solve to the solver processes through `pool`.
         result = await run_in_threadpool(partial(answer, question, solve=pool.solve, executor=pool))
     return JSONResponse(result.model_dump(mode="json"))

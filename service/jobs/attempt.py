@@ -1,0 +1,174 @@
+"""One attempt at a job, the same wherever it runs (the local solver pool or a Celery worker on any host):
+claim it, build the request it solves, solve, store the outcome behind the attempt's fence, and name the
+jobs its end releases.
+
+The claim counts the attempt in the database and gives it a lease. Storing the plan (or the failure) is one
+`UPDATE jobs ... WHERE id = :id AND attempts = :attempt AND status = 'running'` in the transaction that
+writes the plan: when it touches no row, a newer attempt took the job over (this one's lease ran out) or
+the job ended meanwhile, and the late result is dropped and logged. So a job has exactly one result
+however many times its task is delivered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.contract import AllocationRequest, Plan
+from service.db.repositories import CUT_SHORT, ClaimedJob, ClaimKind, JobRepository, QueuedJob
+from service.jobs.pool import SolveJob, SolveOutcome
+from service.whatif import warm_started
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+# The solve of one attempt: the job (its request JSON, time limit, attempt) in, its outcome out.
+Solve = Callable[[SolveJob], SolveOutcome]
+
+
+def request_document(request: AllocationRequest) -> tuple[dict[str, Any], str, int]:
+    """The request as stored (defaults filled in), the SHA-256 of its canonical JSON and its size in bytes.
+
+    Idempotency compares the canonical form, so key order, whitespace and spelled-out defaults do not
+    make two requests with the same meaning differ.
+    """
+    document = request.model_dump(mode="json")
+    return canonical_document(document)
+
+
+def canonical_document(document: dict[str, Any]) -> tuple[dict[str, Any], str, int]:
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    encoded = canonical.encode()
+    return document, hashlib.sha256(encoded).hexdigest(), len(encoded)
+
+
+def warm_started_document(body: dict[str, Any], plan: dict[str, Any]) -> tuple[dict[str, Any], str, int]:
+    """A stored request with a stored plan as its `options.warm_start`, as request_document() gives it."""
+    request = AllocationRequest.model_validate(body)
+    return request_document(warm_started(request, Plan.model_validate(plan)))
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What came of delivering a job to a solver once."""
+
+    job_id: str
+    claim: ClaimKind
+    attempt: int = 0
+    # The plan's status, failed / cancelled, `requeued` (a shutdown interrupted it) or `refused` (fenced out).
+    status: str | None = None
+    detail: str | None = None
+    elapsed_s: float = 0.0
+    lease_left_s: float = 0.0  # claim `held`: how long the attempt holding the job keeps it at least
+    released: Sequence[QueuedJob] = field(default_factory=list)  # jobs that waited for this one to end
+
+    @property
+    def ended(self) -> bool:
+        """Whether the job reached a final state in this attempt (or in its claim)."""
+        return self.claim == "closed" or (self.claim == "claimed" and self.status not in ("requeued", "refused"))
+
+
+def in_transaction(sessions: sessionmaker[Session], work: Callable[[JobRepository], T]) -> T:
+    with sessions.begin() as session:
+        return work(JobRepository(session))
+
+
+def run_attempt(
+    sessions: sessionmaker[Session],
+    job_id: str,
+    solve: Solve,
+    *,
+    lease_s: float | None = None,
+    max_attempts: int | None = None,
+    interrupted: Callable[[], bool] = lambda: False,
+    context: dict[str, Any] | None = None,
+) -> AttemptResult:
+    """Claim `job_id`, solve it with `solve`, store the outcome (fenced) and return what came of it.
+
+    With `lease_s` the claim holds the job that long (the solver renews it) and takes over a job whose
+    lease ran out, up to `max_attempts` attempts; without, it only claims a queued job.
+
+    `interrupted()` is asked once the solve has returned: true when the process is stopping, so that a
+    solve cut short by the stop is queued again (its attempt not counted) instead of stored.
+    """
+    with structlog.contextvars.bound_contextvars(job_id=job_id, **(context or {})):
+        claim = in_transaction(sessions, lambda repo: repo.claim(job_id, lease_s=lease_s, max_attempts=max_attempts))
+        if claim.kind == "closed":
+            released = in_transaction(sessions, lambda repo: repo.successors(job_id))
+            log.warning("job.closed_on_claim", status=claim.status)
+            return AttemptResult(job_id, "closed", status=claim.status, released=released)
+        if claim.kind != "claimed":
+            log.info("job.not_claimed", claim=claim.kind, lease_left_s=round(claim.lease_left_s, 3))
+            return AttemptResult(job_id, claim.kind, lease_left_s=claim.lease_left_s)
+        assert claim.job is not None
+        claimed = claim.job
+        with structlog.contextvars.bound_contextvars(attempt=claimed.attempts):
+            log.info("job.started", tenant=claimed.tenant, time_limit_s=claimed.time_limit_s)
+            try:
+                request_json = solve_input(sessions, claimed)
+                job = SolveJob(job_id, request_json, claimed.time_limit_s, claimed.attempts, claimed.cancel_requested)
+                outcome = solve(job)
+            except Exception as error:  # the attempt must end with a stored reason, not a job left running
+                log.exception("job.attempt_failed")
+                outcome = SolveOutcome(None, f"the solve could not run: {type(error).__name__}: {error}", 0.0)
+            return record(sessions, job_id, claimed.attempts, outcome, interrupted=interrupted())
+
+
+def solve_input(sessions: sessionmaker[Session], claimed: ClaimedJob) -> str:
+    """The request JSON the attempt solves: a job that waited for another (a scenario's variant) starts from
+    that job's plan as `options.warm_start`, and the request is stored as solved."""
+    body = claimed.request_body
+    after = claimed.after_job_id
+    if after is not None:
+        plan = in_transaction(sessions, lambda repo: repo.plan_body(after))
+        if plan is not None:
+            body, sha256, _ = warm_started_document(body, plan)
+            in_transaction(sessions, lambda repo: repo.replace_request(claimed.id, body, sha256))
+    return json.dumps(body)
+
+
+def record(
+    sessions: sessionmaker[Session], job_id: str, attempt: int, outcome: SolveOutcome, *, interrupted: bool = False
+) -> AttemptResult:
+    """Store attempt `attempt`'s outcome, if that attempt still holds the job; name the jobs its end releases."""
+    plan: dict[str, Any] | None = json.loads(outcome.plan_json) if outcome.plan_json is not None else None
+
+    def store(repo: JobRepository) -> tuple[str, list[QueuedJob]]:
+        if interrupted and (plan is None or plan["status"] in CUT_SHORT):
+            job = repo.get_any(job_id)
+            if job is not None and not job.cancel_requested:
+                return ("requeued" if repo.requeue(job_id, attempt, uncount_attempt=True) else "refused"), []
+        if plan is not None:
+            stored = repo.finish(job_id, attempt, plan)
+            status = None if stored is None else str(plan["status"])
+        else:
+            assert outcome.detail is not None
+            status = repo.fail(job_id, attempt, outcome.detail)
+        if status is None:
+            return "refused", []
+        return status, repo.successors(job_id)
+
+    with structlog.contextvars.bound_contextvars(job_id=job_id, attempt=attempt):
+        status, released = in_transaction(sessions, store)
+        elapsed = round(outcome.elapsed_s, 3)
+        if status == "requeued":
+            log.info("job.requeued_for_restart")
+        elif status == "refused":
+            # A newer attempt took the job over, or it ended (cancelled, watchdog) while this one solved.
+            log.warning(
+                "job.result_refused",
+                job_id=job_id,
+                attempt=attempt,
+                outcome="plan" if plan is not None else "failure",
+                elapsed_s=elapsed,
+            )
+        else:
+            log.info("job.finished", status=status, elapsed_s=elapsed, detail=None if plan else outcome.detail)
+    return AttemptResult(job_id, "claimed", attempt, status, outcome.detail, outcome.elapsed_s, released=released)

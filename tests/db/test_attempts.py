@@ -1,0 +1,94 @@
+"""One attempt at a job, as the local pool and the Celery workers both run it: a result that comes back after
+another attempt took the job over is refused and logged, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from structlog.testing import capture_logs
+
+from service.db.base import utcnow
+from service.db.models import Job, StoredPlan
+from service.db.repositories import JobRepository
+from service.jobs.attempt import record, run_attempt
+from service.jobs.pool import SolveJob, SolveOutcome
+
+PLAN: dict[str, Any] = {"status": "optimal", "objective": {"covered_value": 1.0, "total_cost": 2.0}}
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions whose commits are savepoints of one transaction, rolled back after the test: the database is
+    shared by the session's tests (start-up recovery and the migrations' round trip see every row)."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        finally:
+            transaction.rollback()
+
+
+def queued_job(sessions: sessionmaker[Session]) -> str:
+    with sessions.begin() as session:
+        job = JobRepository(session).create(
+            tenant=f"attempts-{uuid.uuid4().hex[:8]}",
+            request_body={"any": "request"},
+            body_sha256="0" * 64,
+            time_limit_s=5.0,
+        )
+        return job.id
+
+
+def test_a_result_that_comes_back_after_a_takeover_is_refused(sessions: sessionmaker[Session]) -> None:
+    job_id = queued_job(sessions)
+    overtaken: list[int] = []
+
+    def solve(job: SolveJob) -> SolveOutcome:
+        # While this attempt solves, its lease runs out (a partition, a stalled host) and another worker
+        # takes the job over: that is attempt 2.
+        later = utcnow() + dt.timedelta(seconds=60)
+        with sessions.begin() as session:
+            claim = JobRepository(session).claim(job.job_id, lease_s=10, max_attempts=3, now=later)
+        assert claim.job is not None
+        overtaken.append(claim.job.attempts)
+        return SolveOutcome(json.dumps(PLAN), None, 0.5)
+
+    with capture_logs() as logs:
+        late = run_attempt(sessions, job_id, solve, lease_s=10, max_attempts=3)
+    assert (late.claim, late.attempt, late.status) == ("claimed", 1, "refused")
+    assert overtaken == [2]
+    refused = [e for e in logs if e["event"] == "job.result_refused"]
+    assert [(e["job_id"], e["attempt"], e["outcome"]) for e in refused] == [(job_id, 1, "plan")]
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        assert (job.status, job.attempts) == ("running", 2)
+        assert session.get(StoredPlan, job_id) is None
+
+    current = record(sessions, job_id, 2, SolveOutcome(json.dumps({**PLAN, "status": "feasible"}), None, 1.0))
+    assert current.status == "feasible"
+    assert record(sessions, job_id, 1, SolveOutcome(None, "the old attempt failed late", 2.0)).status == "refused"
+    with sessions() as session:
+        plan = session.get(StoredPlan, job_id)
+        assert plan is not None
+        assert plan.status == "feasible"
+
+
+def test_a_job_another_attempt_holds_is_not_solved_again(sessions: sessionmaker[Session]) -> None:
+    job_id = queued_job(sessions)
+    with sessions.begin() as session:
+        assert JobRepository(session).claim(job_id, lease_s=30).kind == "claimed"
+
+    def solve(job: SolveJob) -> SolveOutcome:
+        raise AssertionError("a second solve started while the first attempt's lease is live")
+
+    held = run_attempt(sessions, job_id, solve, lease_s=30, max_attempts=3)
+    assert held.claim == "held"
+    assert 0 < held.lease_left_s <= 30

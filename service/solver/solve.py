@@ -432,26 +432,7 @@ def solve(
         )
     if solution is None:
         # No CP-SAT solution in time (or stopped first): fall back to the greedy plan if it exists.
-        fallback = hint if hint is not None else (greedy(problem) if not problem.pinned_pairs else None)
-        if fallback is None:
-            return finish(
-                status="unknown",
-                solution=None,
-                covered_value=0,
-                value_bound=upper_bound(problem),
-                kept_previous=0,
-                cost=0,
-            )
-        value, kept, cost = evaluate(problem, fallback)
-        return finish(
-            status="feasible",
-            solution=fallback,
-            covered_value=value,
-            value_bound=max(upper_bound(problem), value),
-            kept_previous=kept,
-            cost=cost,
-            source="greedy",
-        )
+        return finish(**_greedy_outcome(problem, hint))
 
     proven = status == cp_model.OPTIMAL
     value_terms = covered_value_terms(problem, levels.vars)
@@ -527,40 +508,41 @@ def _time_for_model(problem: Problem, params: SolveParams, deadline: float) -> b
     return deadline - time.perf_counter() > len(problem.pairs) * MODEL_SECONDS_PER_PAIR
 
 
-def _greedy_result(problem: Problem, hint: Solution | None, start: float, *, stopped: bool) -> Result:
-    """The greedy plan as the answer, without CP-SAT: stopped before the model, or no time to build it."""
+def _greedy_outcome(problem: Problem, hint: Solution | None) -> dict[str, Any]:
+    """The greedy plan as the answer (`hint`, or greedy anew; none with pins it cannot honour): the
+    outcome fields of a Result."""
     solution = hint if hint is not None else (greedy(problem) if not problem.pinned_pairs else None)
     if solution is None:
-        return Result(
-            status="unknown",
-            solution=None,
-            covered_value=0,
-            value_bound=upper_bound(problem),
-            kept_previous=0,
-            cost=0,
-            build_ms=0,
-            solve_ms=_since(start),
-            workers=1,
-            linearization_level=0,
-            seed=0,
-            stopped=stopped,
-            source="greedy",
-        )
+        return {
+            "status": "unknown",
+            "solution": None,
+            "covered_value": 0,
+            "value_bound": upper_bound(problem),
+            "kept_previous": 0,
+            "cost": 0,
+        }
     value, kept, cost = evaluate(problem, solution)
+    return {
+        "status": "feasible",
+        "solution": solution,
+        "covered_value": value,
+        "value_bound": max(upper_bound(problem), value),
+        "kept_previous": kept,
+        "cost": cost,
+        "source": "greedy",
+    }
+
+
+def _greedy_result(problem: Problem, hint: Solution | None, start: float, *, stopped: bool) -> Result:
+    """The greedy plan as the answer, without CP-SAT: stopped before the model, or no time to build it."""
     return Result(
-        status="feasible",
-        solution=solution,
-        covered_value=value,
-        value_bound=max(upper_bound(problem), value),
-        kept_previous=kept,
-        cost=cost,
+        **_greedy_outcome(problem, hint),
         build_ms=0,
         solve_ms=_since(start),
         workers=1,
         linearization_level=0,
         seed=0,
         stopped=stopped,
-        source="greedy",
     )
 
 

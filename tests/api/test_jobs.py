@@ -16,6 +16,7 @@ from tests.api import fake_planner
 from tests.api.conftest import ClientFactory, Tenants
 from tests.api.workload import busy_request, is_finished, is_running, small_request, wait_for, wait_for_status
 from tests.checker import check_plan
+from tests.processes import solving_lp_under
 
 
 def runner_of(client: TestClient) -> JobRunner:
@@ -287,7 +288,10 @@ def test_an_early_cancel_of_a_large_solve_keeps_a_plan(make_client: ClientFactor
         request["options"] = {"time_limit_s": 30}
         plan_id = submit(client, request)
         wait_for_status(client, plan_id, is_running, timeout_s=120)
-        time.sleep(2.0)  # compiled, greedy plan made, the LP relaxation under way
+        solver_pid = pool.workers[0].pid
+        assert solver_pid is not None
+        # Compiled, greedy plan made, the LP relaxation under way: the phase the defect report cancelled in.
+        wait_for(lambda: solving_lp_under(solver_pid) or None, timeout_s=60, what="the LP relaxation to start")
         assert client.delete(f"/v1/plans/{plan_id}").status_code in (200, 202)
         listed, view = listed_and_viewed(client, plan_id)
         assert view["status"] == "feasible", view

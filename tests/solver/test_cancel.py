@@ -8,7 +8,6 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,21 +18,7 @@ from service.solver.greedy import greedy
 from service.solver.problem import compile_problem
 from service.solver.relaxation import LpRelaxation
 from service.solver.solve import SolveParams, evaluate, solve
-
-
-def lp_is_running() -> bool:
-    """Whether this process has a child solving the LP relaxation (service/solver/lp_process.py)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == os.getpid() and b"lp_process.py" in command:
-            return True
-    return False
+from tests.processes import solving_lp_under
 
 
 def l_request(time_limit_s: float = 30.0) -> AllocationRequest:
@@ -68,9 +53,8 @@ def test_a_cancel_during_the_lp_keeps_the_search_s_plan_without_waiting_for_the_
 
     def should_stop() -> bool:
         if not stopped_at:
-            if not lp_is_running():
+            if not solving_lp_under(os.getpid()):
                 return False
-            time.sleep(0.2)  # well into the LP's solve
             stopped_at.append(time.perf_counter())
         return True
 

@@ -207,3 +207,33 @@ def test_ledger_agrees_with_the_model(name: str) -> None:
         assert model_accepts(problem, model, variables, larger) == allowed, p
         fits[allowed] += 1
     assert fits[False], fits
+
+
+@pytest.mark.parametrize("name", INSTANCES)
+def test_the_compile_drops_exactly_what_an_empty_ledger_refuses(name: str) -> None:
+    """A qualified pair or lead the compile keeps is one the ledger of the empty plan lets in (H3, H6, H7),
+    and one it drops is one that ledger refuses, pins and fixed leads apart (they must surface instead)."""
+    problem = compile_problem(instance(name))
+    empty = Ledger(problem)
+    kept = {(pair.staff, pair.slot) for pair in problem.pairs}
+    pinned = {(problem.pairs[p].staff, problem.pairs[p].slot) for p in problem.pinned_pairs}
+    verdicts = Counter()
+    for slot, candidates in enumerate(problem.qualified):
+        opportunity = problem.slots[slot].opportunity
+        for candidate in candidates:
+            alone = (
+                empty.slot_has_hours(candidate.staff, slot)
+                and empty.focus_allows(candidate.staff, opportunity)
+                and empty.budget_allows(opportunity, candidate.cost)
+            )
+            assert candidate.has_hours == (
+                empty.slot_has_hours(candidate.staff, slot) and empty.focus_allows(candidate.staff, opportunity)
+            )
+            if (candidate.staff, slot) not in pinned:
+                assert ((candidate.staff, slot) in kept) == alone, (candidate, slot)
+            verdicts[alone] += 1
+    assert verdicts[True], verdicts
+    for option in problem.lead_options:
+        if problem.fixed_leads.get(option.opportunity) != option.staff:
+            assert empty.lead_has_hours(option.staff, option.opportunity)
+            assert empty.budget_allows(option.opportunity, option.cost)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from service.solver import rules
 from service.solver.problem import Problem
 
 
@@ -122,12 +123,7 @@ class Ledger:
 
     def week_short(self, staff: int, first: int, last: int, hours: int) -> int | None:
         """H3: the first week of `first`..`last` in which `hours` more do not fit `staff`'s capacity."""
-        capacity = self.problem.capacity[staff]
-        used = self._used.get(staff)
-        for week in range(first, last + 1):
-            if (0 if used is None else used[week]) + hours > capacity[week]:
-                return week
-        return None
+        return rules.week_short(self.problem.capacity[staff], self._used.get(staff), first, last, hours)
 
     def has_hours(self, staff: int, first: int, last: int, hours: int) -> bool:
         return self.week_short(staff, first, last, hours) is None
@@ -173,7 +169,7 @@ class Ledger:
 
     def budget_allows(self, opportunity: int, cents: int) -> bool:
         """H6: `cents` more on `opportunity` stay within its budget."""
-        return self.spent[opportunity] + cents <= self.problem.budgets[opportunity]
+        return rules.within_budget(self.spent[opportunity], cents, self.problem.budgets[opportunity])
 
     # ----------------------------------------------------------------- H7 focus
 
@@ -184,8 +180,7 @@ class Ledger:
 
     def focus_allows(self, staff: int, opportunity: int) -> bool:
         """H7: `staff`'s deals, `opportunity` among them, stay within their max_opportunities."""
-        limit = self.problem.max_opportunities[staff]
-        return limit is None or self.deals_with(staff, opportunity) <= limit
+        return rules.focus_allows(self.problem.max_opportunities[staff], self.deals_with(staff, opportunity))
 
     def focus_left(self, staff: int) -> int | None:
         """How many more deals `staff` may join (None: no limit)."""
@@ -210,9 +205,9 @@ class Ledger:
             broken.append("H4")
         if any(self.lead_breaks(o) for o in range(len(problem.opportunity_ids))):
             broken.append("H5")
-        if any(spent > problem.budgets[o] for o, spent in self.spent.items()):
+        if any(not rules.within_budget(spent, 0, problem.budgets[o]) for o, spent in self.spent.items()):
             broken.append("H6")
-        if any((left := self.focus_left(s)) is not None and left < 0 for s in people):
+        if any(not rules.focus_allows(problem.max_opportunities[s], len(self._deals.get(s, {}))) for s in people):
             broken.append("H7")
         if not self.pins_held():
             broken.append("H8")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from service import costing
 from service.contract import AllocationRequest
 from service.eligibility import is_qualified, may_lead
+from service.solver import rules
 
 # Hours are compared in hundredths of an hour and money in cents, so that every hard rule is checked
 # on integers by CP-SAT with a result that is also right in floating point.
@@ -137,7 +138,7 @@ class Problem:
         pairs = [p for s in self.slots_by_opportunity[opportunity] for p in self.pairs_by_slot[s]]
         options = self.leads_by_opportunity[opportunity]
         most = sum(self.pairs[p].cost for p in pairs) + max((self.lead_options[q].cost for q in options), default=0)
-        return None if most <= self.budgets[opportunity] else (pairs, options)
+        return None if rules.within_budget(0, most, self.budgets[opportunity]) else (pairs, options)
 
 
 def _scale_up(value: float, scale: int) -> int:
@@ -219,14 +220,16 @@ def compile_problem(request: AllocationRequest) -> Problem:
                     continue
                 is_pin = (demand.id, person.id) in pinned
                 cost = _scale_up(costing.member_cost(person, demand, opportunity, policy), COST_SCALE)
-                has_hours = max_opportunities[i] != 0 and all(
-                    capacity[i][w] >= hours_per_week for w in range(demand.start_week, demand.end_week + 1)
+                # Whether the work fits the person's empty week and focus (H3, H7).
+                has_hours = (
+                    rules.focus_allows(max_opportunities[i], 1)
+                    and rules.week_short(capacity[i], None, demand.start_week, demand.end_week, hours_per_week) is None
                 )
                 candidates.append(Candidate(staff=i, cost=cost, has_hours=has_hours))
                 qualified_anywhere.add(i)
                 # A pair that cannot hold even alone is dropped, unless pinned: a pin that cannot hold
                 # must surface as infeasible with an explanation, not vanish.
-                if not is_pin and (cost > budget or not has_hours):
+                if not is_pin and not (has_hours and rules.within_budget(0, cost, budget)):
                     continue
                 pair_index[(i, s_index)] = len(pairs)
                 pairs.append(Pair(staff=i, slot=s_index, cost=cost))
@@ -253,9 +256,10 @@ def compile_problem(request: AllocationRequest) -> Problem:
             if not may_lead(person, opportunity, policy):
                 continue
             cost = _scale_up(costing.lead_cost(person, opportunity, policy), COST_SCALE)
-            if i != fixed and (
-                cost > budget or any(capacity[i][w] < lead_hours_per_week for w in range(window[0], window[1] + 1))
-            ):
+            fits_alone = rules.within_budget(0, cost, budget) and (
+                rules.week_short(capacity[i], None, window[0], window[1], lead_hours_per_week) is None
+            )
+            if i != fixed and not fits_alone:
                 continue
             lead_options.append(LeadOption(staff=i, opportunity=o_index, cost=cost))
 

@@ -3,6 +3,8 @@ and figures; a bad file is refused as a whole, with every error at its row and c
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,9 @@ from service.workspace.csv_files import (
 )
 from tests.budget import examples
 from tests.strategies import small_requests
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+STAGE_FILES = ("new-market", "fast-growth", "mature-market")
 
 # Any text a CRM might send: commas, quotes, line breaks, `;`, `:`, backslashes, spaces at the ends, other scripts.
 # Lone surrogates are left out: they cannot be UTF-8 at all, so no client can send them.
@@ -127,6 +132,16 @@ def test_a_generated_request_reads_back_without_its_pins_and_leads(data: dict[st
     assert parse_staff_csv(staff_csv(request.staff), weeks) == by_id(request.staff)
     workspace = [o.model_copy(update={"pinned": [], "lead_staff_id": None}) for o in request.opportunities]
     assert parse_opportunities_csv(opportunities_csv(request.opportunities), weeks) == by_id(workspace)
+
+
+@pytest.mark.parametrize("stage", STAGE_FILES)
+def test_each_scenario_csv_pair_loads_the_roster_and_pipeline_of_its_json(stage: str) -> None:
+    request = parse_request(json.loads((SCENARIOS / f"{stage}.json").read_text(encoding="utf-8")))
+    weeks = request.horizon.weeks
+    staff = parse_staff_csv((SCENARIOS / f"{stage}.staff.csv").read_bytes(), weeks)
+    opportunities = parse_opportunities_csv((SCENARIOS / f"{stage}.opportunities.csv").read_bytes(), weeks)
+    assert staff == by_id(request.staff)
+    assert opportunities == by_id(request.opportunities)
 
 
 # --------------------------------------------------------------------------- what the files look like

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from service.access import Principal
 from service.admission import size_errors
 from service.api.body import JsonBody
-from service.api.deps import RunnerDep, SessionDep, SettingsDep, TenantDep, WriterDep
+from service.api.deps import PrincipalDep, RunnerDep, SessionDep, SettingsDep, TenantDep, WriterDep
 from service.api.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from service.api.openapi import json_response, problems
 from service.api.routes.plans import IdempotencyKey, Mode, submission_response
@@ -27,6 +27,13 @@ from service.contract import FieldError, InvalidRequest, Opportunity, Options, R
 from service.db.models import BOOKING_STATUSES
 from service.db.repositories import JobRepository
 from service.workspace import usecases
+from service.workspace.csv_files import (
+    CsvInvalid,
+    opportunities_csv,
+    parse_opportunities_csv,
+    parse_staff_csv,
+    staff_csv,
+)
 from service.workspace.store import RevisionMismatch, WorkspaceStore, booking_json, decode_cursor, encode_cursor
 from service.workspace.usecases import SettingsRefused, WorkspaceConflict, Written, audit_json
 from service.workspace.validation import (
@@ -51,8 +58,8 @@ IfMatch = Annotated[
 # The problems each kind of route can answer.
 BODY_WRITE = (400, 401, 403, 412, 413, 415, 422)
 WRITE = (401, 403, 404, 409, 412, 422)
-REVISION = {"description": "Done: the workspace's new `revision` (also its `ETag`)."}
-PUT_ANSWERS = {
+REVISION: dict[str, Any] = {"description": "Done: the workspace's new `revision` (also its `ETag`)."}
+PUT_ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"description": "Replaced; the new `revision`."},
     201: {"description": "Added; the new `revision`."},
 }
@@ -293,6 +300,101 @@ def delete_opportunity(
     if result is None:
         raise NotFound(f"no opportunity {opportunity_id!r} in the workspace")
     return written(result, 200)
+
+
+# --------------------------------------------------------------------------- CSV files
+
+CSV_MEDIA = "text/csv; charset=utf-8"
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "The whole file (docs/workspace-csv.md lists the columns); it replaces the collection.",
+    }
+}
+CSV_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The file.", "content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+
+
+def csv_problem(error: CsvInvalid) -> ValidationFailed:
+    """A 422 naming each problem of the file by row and column."""
+    problem = ValidationFailed(
+        [FieldError(f"row {e.row}" + (f", {e.column}" if e.column else ""), e.message, "csv") for e in error.errors],
+        detail=f"the file has {len(error.errors)} problem(s); nothing was imported",
+    )
+    for entry, found in zip(problem.extensions["errors"], error.errors, strict=True):
+        entry.update(row=found.row, column=found.column)
+    return problem
+
+
+def csv_file(text: str, name: str, revision: int) -> Response:
+    headers = {**etag(revision), "Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(text, media_type=CSV_MEDIA, headers=headers)
+
+
+@router.get(
+    "/staff.csv", summary="The roster as CSV", response_class=Response, responses={**CSV_ANSWER, **problems(401)}
+)
+def export_staff(session: SessionDep, principal: PrincipalDep) -> Response:
+    store = WorkspaceStore(session, principal.tenant)
+    people = [Staff.model_validate(row.body) for row in store.staff()]
+    text = staff_csv(people, with_rates=principal.sees_money)
+    return csv_file(text, "staff.csv", store.workspace().revision)
+
+
+@router.get(
+    "/opportunities.csv",
+    summary="The pipeline as CSV, one row per demand",
+    response_class=Response,
+    responses={**CSV_ANSWER, **problems(401)},
+)
+def export_opportunities(session: SessionDep, principal: PrincipalDep) -> Response:
+    store = WorkspaceStore(session, principal.tenant)
+    deals = [Opportunity.model_validate(row.body) for row in store.opportunities()]
+    text = opportunities_csv(deals, with_budgets=principal.sees_money)
+    return csv_file(text, "opportunities.csv", store.workspace().revision)
+
+
+def _import(request: Request, principal: Principal, content: bytes, kind: str, if_match: int | None) -> JSONResponse:
+    with request.app.state.sessions() as session:
+        store = WorkspaceStore(session, principal.tenant)
+
+        def work() -> tuple[Written, int]:
+            weeks = int(store.workspace().horizon["weeks"])
+            try:
+                if kind == "staff":
+                    people = parse_staff_csv(content, weeks)
+                    return usecases.replace_staff(store, principal, people, if_match), len(people)
+                deals = parse_opportunities_csv(content, weeks)
+                return usecases.replace_opportunities(store, principal, deals, if_match), len(deals)
+            except CsvInvalid as error:
+                raise csv_problem(error) from None
+
+        result, imported = run_change(session, work)
+    return written(result, 200, imported=imported)
+
+
+@router.put(
+    "/staff.csv",
+    summary="Replace the roster with a CSV file (all of it or nothing)",
+    openapi_extra=CSV_BODY,
+    responses={200: REVISION, **problems(*BODY_WRITE)},
+)
+async def import_staff(request: Request, principal: WriterDep, if_match: IfMatch = None) -> JSONResponse:
+    content = await request.body()
+    return await to_thread.run_sync(_import, request, principal, content, "staff", expected_revision(if_match))
+
+
+@router.put(
+    "/opportunities.csv",
+    summary="Replace the pipeline with a CSV file, one row per demand (all of it or nothing)",
+    openapi_extra=CSV_BODY,
+    responses={200: REVISION, **problems(*BODY_WRITE)},
+)
+async def import_opportunities(request: Request, principal: WriterDep, if_match: IfMatch = None) -> JSONResponse:
+    content = await request.body()
+    return await to_thread.run_sync(_import, request, principal, content, "opportunities", expected_revision(if_match))
 
 
 # --------------------------------------------------------------------------- the request and proposals

@@ -96,8 +96,8 @@ def run(time_limit_s: float) -> str:
         horizon = json.loads((ROOT / "scenarios" / f"{STAGE}.json").read_text(encoding="utf-8"))["horizon"]
         client.put("/v1/workspace/settings", json={"horizon": horizon}).raise_for_status()
         for kind in ("staff", "opportunities"):
-            body = (ROOT / "scenarios" / f"{STAGE}.{kind}.csv").read_bytes()
-            timed(f"import {kind}.csv", steps, lambda: client.put(f"/v1/workspace/{kind}.csv", content=body))
+            path, body = f"/v1/workspace/{kind}.csv", (ROOT / "scenarios" / f"{STAGE}.{kind}.csv").read_bytes()
+            timed(f"import {kind}.csv", steps, lambda path=path, body=body: client.put(path, content=body))
         first = timed("propose", steps, lambda: client.post("/v1/workspace/plans", json=options))
         timed("publish", steps, lambda: client.post(f"/v1/workspace/plans/{first['id']}/publish"))
         started = time.perf_counter()

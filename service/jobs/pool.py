@@ -5,8 +5,10 @@ inherits no threads, locks or database connections) that imports the planner onc
 requests it is sent. `SolveWorker.run` blocks its calling thread until the child answers, and enforces:
 
 - cancellation: a shared byte the child's `should_stop` reads; the planner then returns its best plan;
-- the watchdog: CP-SAT time limits are not hard, so a child still busy at `time_limit_s` times the
-  factor (1.5) is killed and replaced, and the job fails with the reason;
+- the watchdog: CP-SAT time limits are not hard (and a deterministic solve's limit is deterministic time),
+  so a child still busy halfway from `time_limit_s` to `time_limit_s` times the factor (1.5) is told to
+  stop, as by a cancel, and answers its best plan; one still busy at the factor is killed and replaced,
+  and the job fails with the reason;
 - crashes: a child that dies is replaced and the job fails with its exit code.
 """
 
@@ -236,9 +238,18 @@ class SolveWorker:
         assert self._connection is not None
         assert self._process is not None
         deadline = started + self.limits.watchdog_s(job.time_limit_s)
+        # Halfway between the time limit and the watchdog, an overrunning solve (a deterministic one on a
+        # busy machine: its limit is CP-SAT's deterministic time) is told to stop as a cancel would tell it,
+        # so it answers with its best plan instead of being killed with none.
+        overrun = started + (job.time_limit_s + self.limits.watchdog_s(job.time_limit_s)) / 2
         cancel_deadline = math.inf
         while True:
             now = time.monotonic()
+            if now >= overrun and not self._stop_flag.value:
+                log.warning(
+                    "solve.overran_time_limit", time_limit_s=job.time_limit_s, elapsed_s=round(now - started, 1)
+                )
+                self._stop_flag.value = 1
             if cancel.is_set() and cancel_deadline == math.inf:
                 self._stop_flag.value = 1
                 cancel_deadline = now + self.limits.cancel_s(job.time_limit_s)

@@ -235,6 +235,19 @@ def test_the_watchdog_ends_a_solve_that_overruns_its_time_limit_by_half(
     assert after.json()["status"] == "optimal"
 
 
+def test_a_solve_that_overruns_its_time_limit_is_told_to_stop_and_keeps_its_plan(
+    make_client: ClientFactory, misbehaving_pool: SolvePool
+) -> None:
+    client = make_client(pool=misbehaving_pool)
+    worker = misbehaving_pool.workers[0]
+    wait_for(lambda: worker.pid, timeout_s=5, what="a solver process")
+    pid = worker.pid
+    response = client.post("/v1/plans", json=small_request(time_limit_s=1, seed=fake_planner.OVERRUN_SEED))
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] in ("optimal", "feasible")
+    assert worker.pid == pid, "a solve that stops when told is not killed"
+
+
 def test_a_synchronous_solve_ended_by_the_watchdog_is_a_503_problem(
     make_client: ClientFactory, misbehaving_pool: SolvePool
 ) -> None:

@@ -162,6 +162,8 @@ def _heartbeat(
 ) -> None:
     settings, limits = state.settings, state.limits
     watchdog_at = started + limits.watchdog_s(job.time_limit_s)
+    # As in the local pool (service/jobs/pool.py): an overrunning solve is told to stop before the watchdog.
+    overrun_at = started + (job.time_limit_s + limits.watchdog_s(job.time_limit_s)) / 2
     cancel_deadline: float | None = None
     with structlog.contextvars.bound_contextvars(job_id=job.job_id, attempt=job.attempt, worker=state.node):
         while not done.wait(settings.job_heartbeat_s):
@@ -181,6 +183,11 @@ def _heartbeat(
                 log.info("job.cancel_seen")
                 stop.set()
             now = time.monotonic()
+            if now >= overrun_at and not stop.is_set():
+                log.warning(
+                    "solve.overran_time_limit", time_limit_s=job.time_limit_s, elapsed_s=round(now - started, 1)
+                )
+                stop.set()
             if stop.is_set() and cancel_deadline is None:
                 cancel_deadline = now + limits.cancel_s(job.time_limit_s)
             if now >= watchdog_at or (cancel_deadline is not None and now >= cancel_deadline):

@@ -183,3 +183,23 @@ def test_a_graceful_stop_hands_back_the_deliveries_it_was_sending(
     assert (delivery["status"], delivery["attempts"]) == ("delivered", 1)
     assert len(receiver.received) == 2
     assert {r.headers["x-webhook-attempt"] for r in receiver.received} == {"1"}
+
+
+def test_the_address_is_checked_again_at_each_delivery(
+    database_target: DatabaseTarget, solve_pool: SolvePool, tenants: Tenants, receiver: Receiver
+) -> None:
+    """A URL accepted once is not trusted for ever (its name may resolve elsewhere by now): a delivery to an
+    address that is no longer allowed fails, and nothing reaches it."""
+    headers = {"X-API-Key": tenants.a_key}
+    allowed = database_target.settings(api_keys=tenants.api_keys, **FAST)
+    with TestClient(create_app(allowed, pool=solve_pool), headers=headers) as first:
+        webhook_id, _ = subscribe(first, receiver.url)
+    refused = database_target.settings(
+        api_keys=tenants.api_keys, **{**FAST, "webhook_allow_private": False}, webhook_max_attempts=2
+    )
+    with TestClient(create_app(refused, pool=solve_pool), headers=headers) as second:
+        emit_event(second, tenants.a, "booking.released", {"booking_id": "b-3"})
+        [delivery] = settled(second, webhook_id)
+    assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == ("failed", 2, None)
+    assert delivery["last_error"].startswith("refused: 127.0.0.1, a loopback address")
+    assert receiver.received == []

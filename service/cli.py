@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from service.admission import size_errors
+from service.cli_workspace import workspace_app
 from service.contract import (
     MAX_RECOMMENDATION_LIMIT,
     AllocationRequest,
@@ -27,6 +28,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(workspace_app, name="workspace")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

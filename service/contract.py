@@ -400,6 +400,11 @@ class Plan(ContractModel):
     kpis: Kpis | None = None
     explanation: Explanation | None = None
     cancelled: bool = False
+    workspace_revision: int | None = Field(
+        default=None,
+        description="A workspace proposal (POST /v1/workspace/plans): the workspace revision it was made from. "
+        "Absent on a plan of a v1 request.",
+    )
 
 
 # --------------------------------------------------------------------------- recommendations
@@ -777,6 +782,9 @@ class _Parts:
     opportunities: list[tuple[str | None, Opportunity | None]]
     demand_ids: dict[str, frozenset[str] | None] | None  # by opportunity id
     previous_plan: list[PlannedAssignment | None]
+    # Weeks of each person's capacity list as sent (None: one number, or not a list), read even from an
+    # invalid entry, so that a list of the wrong length is reported with that entry's other errors.
+    capacity_weeks: list[int | None]
 
     @classmethod
     def of(cls, request: AllocationRequest) -> _Parts:
@@ -791,12 +799,13 @@ class _Parts:
             opportunities=[(opportunity.id, opportunity) for opportunity in request.opportunities],
             demand_ids=demand_ids,
             previous_plan=list(request.previous_plan),
+            capacity_weeks=[_list_length(person.capacity_hours) for person in request.staff],
         )
 
     @classmethod
     def sent(cls, data: Any) -> _Parts:
         if not isinstance(data, dict):
-            return cls(None, None, [], None, [], None, [])
+            return cls(None, None, [], None, [], None, [], [])
         horizon = _valid(Horizon, data.get("horizon"))
         policy = _valid(Policy, data["policy"]) if "policy" in data else Policy()
         staff_sent = data.get("staff")
@@ -827,7 +836,16 @@ class _Parts:
             opportunities=opportunities,
             demand_ids=demand_ids,
             previous_plan=[_valid(PlannedAssignment, p) for p in planned] if isinstance(planned, list) else [],
+            capacity_weeks=[
+                _list_length(item.get("capacity_hours")) if isinstance(item, dict) else None for item in staff_sent
+            ]
+            if isinstance(staff_sent, list)
+            else [],
         )
+
+
+def _list_length(value: Any) -> int | None:
+    return len(value) if isinstance(value, list) else None
 
 
 def request_rules(request: AllocationRequest | None, data: Any) -> list[RuleBreak]:
@@ -842,12 +860,12 @@ def request_rules(request: AllocationRequest | None, data: Any) -> list[RuleBrea
             if staff_id in people:
                 found.append(RuleBreak(("staff", i, "id"), f"duplicate staff id {staff_id!r}", "duplicate_id"))
             people.setdefault(staff_id, person)
-        capacity = person.capacity_hours if person is not None else None
-        if isinstance(capacity, list) and weeks is not None and len(capacity) != weeks:
+        sent_weeks = parts.capacity_weeks[i]
+        if sent_weeks is not None and weeks is not None and sent_weeks != weeks:
             found.append(
                 RuleBreak(
                     ("staff", i, "capacity_hours"),
-                    f"has {len(capacity)} weeks, the horizon has {weeks}",
+                    f"has {sent_weeks} weeks, the horizon has {weeks}",
                     "length_mismatch",
                 )
             )

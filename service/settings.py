@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.access import parse_grant
+
 DEFAULT_DATABASE_URL = "sqlite:///var/presales-allocator.db"
 # The repository's scenarios/ folder, when the service runs from a checkout (not from an installed wheel).
 CHECKOUT_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -44,7 +46,8 @@ class Settings(BaseSettings):
     )
     api_keys: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
-        description='"key1:tenantA,key2:tenantB"; empty means no authentication and loopback only.',
+        description='"key1:tenantA,key2:tenantB:viewer": each key names its tenant and, optionally, its role '
+        "(admin, planner or viewer; admin when left out); empty means no authentication and loopback only.",
     )
     default_tenant: str = "default"
 
@@ -158,11 +161,18 @@ class Settings(BaseSettings):
             item = item.strip()
             if not item:
                 continue
-            key, sep, tenant = item.partition(":")
-            if not sep or not key.strip() or not tenant.strip():
-                raise ValueError(f"API_KEYS entries look like key:tenant, got {item!r}")
-            keys[key.strip()] = tenant.strip()
+            key, sep, grant = item.partition(":")
+            if not sep or not key.strip() or not grant.partition(":")[0].strip():
+                raise ValueError(f"API_KEYS entries look like key:tenant or key:tenant:role, got {item!r}")
+            keys[key.strip()] = grant.strip()
         return keys
+
+    @field_validator("api_keys")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        for grant in value.values():
+            parse_grant(grant)
+        return value
 
     @property
     def auth_enabled(self) -> bool:

@@ -13,6 +13,7 @@ import pytest
 
 from benchmarks.generator import SIZES, STAGES, Size, Stage, contention, generate, market, to_json
 from benchmarks.generator.cli import main
+from benchmarks.generator.csvpair import csv_pair, csv_paths
 from service.contract import AllocationRequest, Demand, Opportunity, Staff, parse_request
 from service.eligibility import is_qualified, may_lead
 
@@ -194,6 +195,16 @@ def test_scenario_file_is_what_the_generator_produces(stage: Stage) -> None:
     assert text == to_json(market(stage)), f"regenerate: python -m benchmarks.generator {stage} -o scenarios/..."
 
 
+@pytest.mark.parametrize("stage", STAGES)
+def test_scenario_csv_pair_is_what_the_generator_produces(stage: Stage) -> None:
+    staff_path, opportunities_path = csv_paths(SCENARIOS / SCENARIO_FILES[stage])
+    staff, opportunities = csv_pair(staged(stage))
+    hint = f"regenerate: python -m benchmarks.generator {stage} -o scenarios/... --csv"
+    # Bytes, not text: the files end their lines with CRLF, which text mode would translate.
+    assert staff_path.read_bytes() == staff.encode("utf-8"), hint
+    assert opportunities_path.read_bytes() == opportunities.encode("utf-8"), hint
+
+
 def test_market_sizes_and_contention_differ_by_stage() -> None:
     sizes = {stage: (len(staged(stage)["staff"]), len(staged(stage)["opportunities"])) for stage in STAGES}
     assert sizes == {"new_market": (20, 30), "fast_growth": (80, 200), "mature_market": (150, 400)}
@@ -262,3 +273,13 @@ def test_command_line_writes_the_request(tmp_path: Path, capsys: pytest.CaptureF
     assert out.read_text(encoding="utf-8") == to_json(generate("S", 3))
     assert main(["new_market"]) == 0
     assert capsys.readouterr().out == to_json(market("new_market"))
+
+
+def test_command_line_writes_the_csv_pair_beside_the_json(tmp_path: Path) -> None:
+    out = tmp_path / "new-market.json"
+    assert main(["new_market", "-o", str(out), "--csv"]) == 0
+    staff, opportunities = csv_pair(market("new_market"))
+    assert (tmp_path / "new-market.staff.csv").read_bytes() == staff.encode("utf-8")
+    assert (tmp_path / "new-market.opportunities.csv").read_bytes() == opportunities.encode("utf-8")
+    with pytest.raises(SystemExit):
+        main(["new_market", "--csv"])  # to stdout: nowhere to put the CSV files

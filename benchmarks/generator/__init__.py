@@ -4,7 +4,8 @@ world.py       the world it draws from: regions, skills, names, deal shapes, siz
 build.py       generate(size, seed) and market(stage, seed): the same arguments give the same request
 impossible.py  plants work no plan can fill, one plant per unfilled reason, judged by the contract's rules
 jsonfile.py    to_json(request): the stable, readable form of scenarios/*.json
-cli.py         python -m benchmarks.generator M --seed 1 -o m1.json
+csvpair.py     csv_pair(request): the workspace CSV pair of scenarios/*.json (the service's own export)
+cli.py         python -m benchmarks.generator M --seed 1 -o m1.json (--csv: the CSV pair too)
 presets.py     python -m benchmarks.generator.presets -o scenarios/: the what-if files
 
 The service never imports this package (tests/test_layout.py checks it).

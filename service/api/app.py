@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse
 
 import service
 from service.api.errors import install_error_handlers
-from service.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.api.middleware import BodyLimitMiddleware, RequestContextMiddleware, ViewerRedactionMiddleware
 from service.api.openapi import DESCRIPTION, install_openapi
-from service.api.routes import health, plans, recommendations, scenarios, ui, webhooks
+from service.api.routes import health, plans, recommendations, scenarios, ui, webhooks, workspace
 from service.db.engine import make_engine, make_sessions
 from service.db.migrate import upgrade
 from service.jobs.executor import JobExecutor
@@ -129,11 +129,13 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     # Added innermost first: the request context wraps the body limit, so a 413 is logged with its id.
+    app.add_middleware(ViewerRedactionMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(plans.router)
     app.include_router(scenarios.router)
     app.include_router(recommendations.router)
+    app.include_router(workspace.router)
     app.include_router(webhooks.router)
     app.include_router(health.router)
     app.include_router(ui.router)

@@ -53,12 +53,20 @@ class Unauthenticated(ProblemError):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="presales-allocator"'})
 
 
+class Forbidden(ProblemError):
+    status, slug, title = 403, "forbidden", "The API key's role does not allow this"
+
+
 class NotFound(ProblemError):
     status, slug, title = 404, "not-found", "Not found"
 
 
 class Conflict(ProblemError):
     status, slug, title = 409, "conflict", "Conflict with the resource's current state"
+
+
+class PreconditionFailed(ProblemError):
+    status, slug, title = 412, "precondition-failed", "The resource has changed since the revision in If-Match"
 
 
 class PayloadTooLarge(ProblemError):

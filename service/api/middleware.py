@@ -1,7 +1,9 @@
-"""ASGI middleware: request ids, access logs and latency metrics; the request-body size limit."""
+"""ASGI middleware: request ids, access logs and latency metrics; the request-body size limit; no rates or
+costs in a viewer's answers."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -10,6 +12,7 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.access import redact_for_viewer
 from service.api.errors import MalformedBody, PayloadTooLarge, problem_response
 from service.observability import Metrics
 
@@ -97,3 +100,41 @@ class BodyLimitMiddleware:
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
+
+
+class ViewerRedactionMiddleware:
+    """Takes hourly rates and costs out of every JSON answer to a viewer key (service/access.py), whatever
+    route produced it. The caller's principal is on the request's state once authentication has run."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def redacting_send(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                principal = scope.get("state", {}).get("principal")
+                media = Headers(raw=message.get("headers", [])).get("content-type", "")
+                if principal is not None and not principal.sees_money and "json" in media:
+                    start = message  # held until the whole body is here
+                    return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            raw = b"".join(chunks)
+            body = json.dumps(redact_for_viewer(json.loads(raw))).encode() if raw else raw
+            headers = MutableHeaders(scope=start)
+            headers["content-length"] = str(len(body))
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, redacting_send)

@@ -1,5 +1,6 @@
-"""Tables: every allocation request, the job that solves it, the plan it produced, idempotency keys, and
-what-if scenarios with the jobs of their base and variants.
+"""Tables: every allocation request, the job that solves it, the plan it produced, idempotency keys,
+what-if scenarios with the jobs of their base and variants, and each tenant's workspace (settings, staff,
+opportunities, bookings, audit).
 
 A job and its plan share one id, the id clients see in `/v1/plans/{id}`. Plans are their own table so
 that scenario comparisons can reference several plans by id.
@@ -77,6 +78,8 @@ class Job(Base):
     # its re-solves): never listed; `group_id` names the recommendation, which counts once against the cap.
     hidden: Mapped[bool] = mapped_column(default=False)
     group_id: Mapped[str | None] = mapped_column(RowId)
+    # A workspace proposal: the workspace revision its request was built from (None: a v1 request).
+    workspace_revision: Mapped[int | None]
 
     request: Mapped[StoredRequest] = relationship(lazy="raise")
     plan: Mapped[StoredPlan | None] = relationship(back_populates="job", lazy="raise")
@@ -150,3 +153,93 @@ class ScenarioPlan(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     variant: Mapped[str | None] = mapped_column(String(200))
     plan_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), unique=True)
+
+
+# --------------------------------------------------------------------------- the workspace (CONTRACT v2)
+
+BookingStatus = Literal["tentative", "confirmed", "broken", "completed", "released", "replaced"]
+BOOKING_STATUSES: Final[tuple[BookingStatus, ...]] = get_args(BookingStatus)
+# The bookings the next request carries: confirmed ones as pins and leads, tentative ones as previous_plan.
+LIVE_BOOKINGS: Final[tuple[BookingStatus, ...]] = ("tentative", "confirmed")
+BookingKind = Literal["assignment", "lead"]
+
+
+class Workspace(Base):
+    """A tenant's workspace: its revision (one more per change), the horizon and policy, the plan of record."""
+
+    __tablename__ = "workspaces"
+
+    tenant: Mapped[str] = mapped_column(Tenant, primary_key=True)
+    revision: Mapped[int] = mapped_column(default=0)
+    horizon: Mapped[dict[str, Any]]
+    policy: Mapped[dict[str, Any]]
+    plan_of_record_id: Mapped[str | None] = mapped_column(RowId)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WorkspaceStaff(Base):
+    """One person of a workspace's roster, as a v1 `staff` object."""
+
+    __tablename__ = "workspace_staff"
+
+    tenant: Mapped[str] = mapped_column(Tenant, primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body: Mapped[dict[str, Any]]
+
+
+class WorkspaceOpportunity(Base):
+    """One deal of a workspace's pipeline, as a v1 `opportunity` object without pins or a fixed lead."""
+
+    __tablename__ = "workspace_opportunities"
+
+    tenant: Mapped[str] = mapped_column(Tenant, primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body: Mapped[dict[str, Any]]
+
+
+class Booking(Base):
+    """One person on one demand (an assignment) or leading one deal (a lead), from a published plan.
+
+    Weeks count from the workspace's horizon start, as the demands' do; they move with it."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint(_in("status", BOOKING_STATUSES), name="status"),
+        CheckConstraint(_in("kind", get_args(BookingKind)), name="kind"),
+        Index("ix_bookings_tenant_status", "tenant", "status"),
+        Index("ix_bookings_tenant_staff_id", "tenant", "staff_id"),
+        Index("ix_bookings_tenant_opportunity_id", "tenant", "opportunity_id"),
+    )
+
+    id: Mapped[str] = mapped_column(RowId, primary_key=True)
+    tenant: Mapped[str] = mapped_column(Tenant)
+    kind: Mapped[str] = mapped_column(String(16))
+    opportunity_id: Mapped[str] = mapped_column(String(200))
+    demand_id: Mapped[str | None] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    start_week: Mapped[int]
+    end_week: Mapped[int]
+    hours_per_week: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    plan_id: Mapped[str] = mapped_column(RowId)
+    revision: Mapped[int]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One write to a workspace: who (the key's id, never the key), what, when, and the revision it made."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_tenant_revision", "tenant", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(Tenant)
+    revision: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(400))
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -151,6 +151,7 @@ class JobRepository:
         request_bytes: int | None = None,
         hidden: bool = False,
         group_id: str | None = None,
+        workspace_revision: int | None = None,
     ) -> Job:
         """Store a request and its queued job (and the idempotency key); a reused key raises IntegrityError.
         With `after_job_id` the job starts only once that job has ended. A `hidden` job is the service's own
@@ -168,6 +169,7 @@ class JobRepository:
             request_bytes=request_bytes,
             hidden=hidden,
             group_id=group_id,
+            workspace_revision=workspace_revision,
         )
         self.session.add(request)
         self.session.flush()
@@ -344,7 +346,7 @@ class JobRepository:
             update(Job)
             .where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
             .values(**values)
-            .returning(Job.tenant, Job.cancel_requested, Job.status)
+            .returning(Job.tenant, Job.cancel_requested, Job.status, Job.workspace_revision)
             .execution_options(synchronize_session="fetch")
         ).first()
 
@@ -358,8 +360,10 @@ class JobRepository:
         row = self._end_attempt(job_id, attempt, status="done", finished_at=now, lease_expires_at=None)
         if row is None:
             return None
-        tenant, cancel_requested, _ = row
+        tenant, cancel_requested, _, workspace_revision = row
         plan = {**plan, "id": job_id}
+        if workspace_revision is not None:  # a workspace proposal says which revision it was made from
+            plan["workspace_revision"] = workspace_revision
         if cancel_requested and plan["status"] in CUT_SHORT:
             plan["cancelled"] = True
         objective = plan.get("objective") or {}

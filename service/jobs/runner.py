@@ -186,7 +186,16 @@ class JobRunner:
 
     # ------------------------------------------------------------------ client operations
 
-    async def submit(self, tenant: str, request: AllocationRequest, idempotency_key: str | None = None) -> Submission:
+    async def submit(
+        self,
+        tenant: str,
+        request: AllocationRequest,
+        idempotency_key: str | None = None,
+        *,
+        workspace_revision: int | None = None,
+    ) -> Submission:
+        """Admit a solve of `request` (idempotency, the tenant's cap), store it queued and dispatch it. A
+        workspace proposal names the `workspace_revision` its request was built from."""
         document, sha256, size = await to_thread.run_sync(request_document, request)
         job_id = new_id()
 
@@ -205,6 +214,7 @@ class JobRunner:
                 idempotency_key=idempotency_key,
                 job_id=job_id,
                 request_bytes=size,
+                workspace_revision=workspace_revision,
             )
             return Submission(job_id, replayed=False)
 

@@ -15,7 +15,7 @@ from service.api.openapi import LOCATION_HEADER, json_response, problems, schema
 from service.api.schemas import JobState, PlanPage, PlanSummary
 from service.contract import AllocationRequest, FieldError, InvalidRequest, parse_request
 from service.db.repositories import InvalidCursor, JobRepository, PageCursor
-from service.jobs.runner import JobView
+from service.jobs.runner import JobRunner, JobView, Submission
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
@@ -91,6 +91,12 @@ async def create_plan(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     submission = await runner.submit(tenant, allocation, idempotency_key)
+    return await submission_response(runner, tenant, submission, mode)
+
+
+async def submission_response(runner: JobRunner, tenant: str, submission: Submission, mode: Mode) -> Response:
+    """The answer to a submitted solve: 202 with the job (async), else the plan once the job has ended (201),
+    409 if it was cancelled before it had a plan, 503 if it failed."""
     headers = {"Location": location(submission.job_id)}
     if submission.replayed:
         headers["Idempotent-Replayed"] = "true"

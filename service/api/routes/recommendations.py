@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api.body import BodyExample, JsonBody
-from service.api.deps import RunnerDep, TenantDep
+from service.api.deps import QueryTenantDep, RunnerDep
 from service.api.openapi import json_response, problems
 from service.contract import RecommendationRequest
 from service.jobs.pool_executor import PoolPlanExecutor
@@ -75,7 +75,7 @@ QuestionBody = Annotated[
         ),
     },
 )
-async def recommend(runner: RunnerDep, tenant: TenantDep, question: QuestionBody) -> Response:
+async def recommend(runner: RunnerDep, tenant: QueryTenantDep, question: QuestionBody) -> Response:
     async with runner.transient_group(tenant) as group:
         pool = PoolPlanExecutor(group, asyncio.get_running_loop())
         # The engine runs in a worker thread and sends every solve to the solver processes through `pool`.

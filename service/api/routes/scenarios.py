@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.api.body import BodyExample, JsonBody
@@ -18,6 +20,7 @@ from service.contract import FieldError, InvalidRequest
 from service.db.repositories import InvalidCursor, PageCursor
 from service.jobs.scenarios import ScenarioView
 from service.whatif import ScenarioRequest, parse_scenario
+from service.workspace.store import WorkspaceStore
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
 
@@ -103,7 +106,14 @@ def scenario_problem(errors: Sequence[FieldError], document: Any) -> ValidationF
     return problem
 
 
-def parse_body(document: Any) -> ScenarioRequest:
+@dataclass(frozen=True)
+class OnTheWorkspace:
+    """A scenario whose base is `"workspace"`: the tenant's workspace request, filled in by the route."""
+
+    document: dict[str, Any]
+
+
+def parse_scenario_body(document: Any) -> ScenarioRequest:
     """The scenario, or a 422 whose errors name their variants."""
     try:
         return parse_scenario(document)
@@ -111,8 +121,26 @@ def parse_body(document: Any) -> ScenarioRequest:
         raise scenario_problem(error.errors, document) from None
 
 
+def parse_body(document: Any) -> Any:
+    """The scenario (ScenarioRequest), or, with `"base": "workspace"`, the document to complete."""
+    if isinstance(document, dict) and document.get("base") == "workspace":
+        return OnTheWorkspace(document)
+    return parse_scenario_body(document)
+
+
+def on_the_workspace(request: Request, tenant: str, scenario: OnTheWorkspace) -> ScenarioRequest:
+    """The scenario with the workspace's current request as its base (and the scenario's `options`, if any)."""
+    with request.app.state.sessions() as session:
+        base = WorkspaceStore(session, tenant).request()
+        session.commit()
+    document = {key: value for key, value in scenario.document.items() if key != "options"}
+    if isinstance(scenario.document.get("options"), dict):
+        base["options"] = scenario.document["options"]
+    return parse_scenario_body({**document, "base": base})
+
+
 ScenarioBody = Annotated[
-    ScenarioRequest,
+    ScenarioRequest | OnTheWorkspace,
     Depends(
         JsonBody(
             ScenarioRequest,
@@ -136,7 +164,8 @@ ScenarioBody = Annotated[
     "order), in parallel on the solver processes, each as a plan of its own (`/v1/plans/{plan_id}`); then "
     "compares each variant with the base: KPIs with deltas, and who moved where. By default the call waits for "
     "the comparison (201); with `?mode=async` it answers at once (202) and you poll `GET /v1/scenarios/{id}`. "
-    "A scenario counts as one solve against the tenant's cap of active solves.",
+    'A scenario counts as one solve against the tenant\'s cap of active solves. With `"base": "workspace"` '
+    "the base is the workspace's current request (`GET /v1/workspace/request`), with the scenario's `options`.",
     response_model=None,
     responses={
         201: json_response(
@@ -167,11 +196,14 @@ ScenarioBody = Annotated[
     },
 )
 async def create_scenario(
+    request: Request,
     scenarios: ScenariosDep,
     tenant: TenantDep,
     scenario: ScenarioBody,
     mode: Annotated[Mode, Query(description="`sync` waits for the comparison; `async` answers at once.")] = "sync",
 ) -> Response:
+    if isinstance(scenario, OnTheWorkspace):
+        scenario = await to_thread.run_sync(on_the_workspace, request, tenant, scenario)
     view = await scenarios.submit(tenant, scenario)
     headers = {"Location": location(view.id)}
     if mode == "async":

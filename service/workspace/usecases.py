@@ -1,0 +1,265 @@
+"""What a planner does to the workspace, each one change (one transaction, one revision, one audit entry):
+put or remove a person or a deal, replace the roster or the pipeline (a CSV import), change the settings
+(moving the horizon), publish a proposal, confirm or release a booking."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from service.access import Principal
+from service.contract import Opportunity, Staff
+from service.db.models import LIVE_BOOKINGS, WorkspaceOpportunity, WorkspaceStaff
+from service.workspace.state import (
+    Json,
+    booking_key,
+    bookings_of_plan,
+    shifted_capacity,
+    shifted_opportunity,
+    teams_of_plan,
+    weeks_moved,
+)
+from service.workspace.store import Change, WorkspaceStore, booking_json
+from service.workspace.validation import WorkspaceSettings, canonical
+
+
+class WorkspaceConflict(Exception):
+    """A write the workspace's state refuses (409): a stale proposal, a booking in the wrong status..."""
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.extensions = extensions
+
+
+class SettingsRefused(Exception):
+    """Settings the workspace cannot take: (path, message) for each reason."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(message for _, message in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Written:
+    revision: int
+    created: bool = False
+
+
+# --------------------------------------------------------------------------- roster and pipeline
+
+
+def put_staff(store: WorkspaceStore, principal: Principal, person: Staff, if_match: int | None) -> Written:
+    existing = store.person(person.id)
+    with store.change(principal, "staff.put", f"staff/{person.id}", if_match=if_match) as change:
+        if existing is None:
+            store.session.add(WorkspaceStaff(tenant=store.tenant, id=person.id, body=canonical(person)))
+            change.summary = f"added {person.id} ({person.name or person.role or 'no name'})"
+        else:
+            existing.body = canonical(person)
+            change.summary = f"replaced {person.id}"
+    return Written(change.revision, created=existing is None)
+
+
+def put_opportunity(
+    store: WorkspaceStore, principal: Principal, opportunity: Opportunity, if_match: int | None
+) -> Written:
+    existing = store.opportunity(opportunity.id)
+    with store.change(principal, "opportunity.put", f"opportunities/{opportunity.id}", if_match=if_match) as change:
+        if existing is None:
+            store.session.add(WorkspaceOpportunity(tenant=store.tenant, id=opportunity.id, body=canonical(opportunity)))
+            change.summary = f"added {opportunity.id} ({opportunity.name or opportunity.customer or 'no name'})"
+        else:
+            existing.body = canonical(opportunity)
+            change.summary = f"replaced {opportunity.id}"
+    return Written(change.revision, created=existing is None)
+
+
+def delete_staff(store: WorkspaceStore, principal: Principal, staff_id: str, if_match: int | None) -> Written | None:
+    """None when there is no such person."""
+    row = store.person(staff_id)
+    if row is None:
+        return None
+    with store.change(principal, "staff.delete", f"staff/{staff_id}", if_match=if_match) as change:
+        store.session.delete(row)
+        change.summary = f"removed {staff_id}"
+    return Written(change.revision)
+
+
+def delete_opportunity(
+    store: WorkspaceStore, principal: Principal, opportunity_id: str, if_match: int | None
+) -> Written | None:
+    row = store.opportunity(opportunity_id)
+    if row is None:
+        return None
+    with store.change(principal, "opportunity.delete", f"opportunities/{opportunity_id}", if_match=if_match) as change:
+        store.session.delete(row)
+        change.summary = f"removed {opportunity_id}"
+    return Written(change.revision)
+
+
+def replace_staff(store: WorkspaceStore, principal: Principal, staff: Sequence[Staff], if_match: int | None) -> Written:
+    """The whole roster replaced (a CSV import): people not in it leave, as by a DELETE each."""
+    with store.change(principal, "staff.import", "staff", if_match=if_match) as change:
+        store.remove_rows(WorkspaceStaff)
+        store.session.add_all(WorkspaceStaff(tenant=store.tenant, id=p.id, body=canonical(p)) for p in staff)
+        change.summary = f"imported {len(staff)} people"
+    return Written(change.revision)
+
+
+def replace_opportunities(
+    store: WorkspaceStore, principal: Principal, opportunities: Sequence[Opportunity], if_match: int | None
+) -> Written:
+    """The whole pipeline replaced (a CSV import)."""
+    with store.change(principal, "opportunities.import", "opportunities", if_match=if_match) as change:
+        store.remove_rows(WorkspaceOpportunity)
+        store.session.add_all(
+            WorkspaceOpportunity(tenant=store.tenant, id=o.id, body=canonical(o)) for o in opportunities
+        )
+        change.summary = f"imported {len(opportunities)} opportunities"
+    return Written(change.revision)
+
+
+# --------------------------------------------------------------------------- settings and the horizon
+
+
+def put_settings(
+    store: WorkspaceStore, principal: Principal, settings: WorkspaceSettings, if_match: int | None
+) -> Written:
+    """New horizon and policy. Moving `horizon.start` forward by whole weeks shifts every week index: demands
+    and bookings wholly in the past leave (bookings become completed), capacity lists lose their past weeks.
+    A workspace with deals or bookings cannot move back, nor by part of a week, nor end before its work."""
+    horizon = settings.horizon.model_dump(mode="json")
+    with store.change(principal, "settings.put", "settings", if_match=if_match) as change:
+        old = change.workspace.horizon
+        deals = store.opportunities()
+        moved = weeks_moved(old, horizon)
+        has_work = bool(deals) or bool(store.bookings(statuses=LIVE_BOOKINGS))
+        if has_work and (moved is None or moved < 0):
+            raise SettingsRefused(
+                [
+                    (
+                        "horizon.start",
+                        f"can only move forward by whole weeks from {old['start']} (the workspace has work)",
+                    )
+                ]
+            )
+        moved = max(moved or 0, 0)
+        _shift_deals(deals, moved, horizon["weeks"])
+        for row in store.staff():
+            capacity = shifted_capacity(row.body["capacity_hours"], moved, horizon["weeks"])
+            row.body = {**row.body, "capacity_hours": capacity}
+        for booking in store.bookings(statuses=LIVE_BOOKINGS):
+            if booking.end_week - moved < 0:
+                change.set_status(booking, "completed", f"its last week was before {horizon['start']}")
+            else:
+                booking.start_week, booking.end_week = max(0, booking.start_week - moved), booking.end_week - moved
+        change.workspace.horizon = horizon
+        change.workspace.policy = settings.policy.model_dump(mode="json")
+        change.summary = f"horizon {horizon['start']} for {horizon['weeks']} weeks" + (
+            f", {moved} week(s) later" if moved else ""
+        )
+    return Written(change.revision)
+
+
+def _shift_deals(deals: Sequence[WorkspaceOpportunity], moved: int, weeks: int) -> None:
+    late = []
+    for row in deals:
+        body = shifted_opportunity(row.body, moved) if moved else row.body
+        late += [f"{row.id}/{d['id']} ends in week {d['end_week']}" for d in body["demands"] if d["end_week"] >= weeks]
+        row.body = body
+    if late:
+        raise SettingsRefused([("horizon.weeks", f"{weeks} weeks end before work that is planned: {', '.join(late)}")])
+
+
+# --------------------------------------------------------------------------- publishing and bookings
+
+
+def publish(
+    store: WorkspaceStore,
+    principal: Principal,
+    plan: Json,
+    request: Json,
+    if_match: int | None,
+) -> tuple[Written, list[Json]]:
+    """Make a proposal the plan of record: its assignments and leads become tentative bookings, replacing the
+    tentative bookings published before; confirmed bookings stay (the proposal pinned them). A proposal made
+    from an older revision is a 409 naming the changes since."""
+    plan_revision = plan.get("workspace_revision")
+    workspace = store.workspace()
+    if plan_revision != workspace.revision:
+        since = store.audit(since_revision=plan_revision, limit=50)
+        raise WorkspaceConflict(
+            f"the proposal was made from revision {plan_revision}; the workspace is at revision "
+            f"{workspace.revision} after {len(since)} change(s): propose again",
+            proposal_revision=plan_revision,
+            revision=workspace.revision,
+            changes=[audit_json(entry) for entry in reversed(since)],
+        )
+    if plan["status"] not in ("optimal", "feasible"):
+        raise WorkspaceConflict(f"a plan with status {plan['status']} cannot be published")
+    with store.change(principal, "plan.publish", f"plans/{plan['id']}", if_match=if_match) as change:
+        made = _book_plan(store, change, plan, request)
+        change.workspace.plan_of_record_id = plan["id"]
+        change.summary = f"published {plan['id']}: {len(made)} tentative booking(s)"
+        change.event("plan.published", {"plan_id": plan["id"], "opportunities": teams_of_plan(plan)})
+    return Written(change.revision), [booking_json(b) for b in store.bookings(statuses=LIVE_BOOKINGS)]
+
+
+def _book_plan(store: WorkspaceStore, change: Change, plan: Json, request: Json) -> list[Any]:
+    confirmed = {booking_key(b) for b in store.bookings(statuses=("confirmed",))}
+    for old in store.bookings(statuses=("tentative",)):
+        change.set_status(old, "replaced", f"replaced by the plan {plan['id']}")
+    return [change.book(b, plan["id"]) for b in bookings_of_plan(plan, request) if b.key not in confirmed]
+
+
+def confirm(store: WorkspaceStore, principal: Principal, booking_id: str, if_match: int | None) -> Written | None:
+    """A tentative booking becomes a commitment: every later request pins it."""
+    booking = store.booking(booking_id)
+    if booking is None:
+        return None
+    if booking.status != "tentative":
+        raise WorkspaceConflict(f"booking {booking_id} is {booking.status}; only a tentative booking can be confirmed")
+    if booking.kind == "lead":
+        for other in store.bookings(statuses=("confirmed",), opportunity_id=booking.opportunity_id):
+            if other.kind == "lead":
+                raise WorkspaceConflict(f"{booking.opportunity_id} already has a confirmed lead, {other.staff_id}")
+    with store.change(principal, "booking.confirm", f"bookings/{booking_id}", if_match=if_match) as change:
+        change.set_status(booking, "confirmed")
+        change.summary = f"confirmed {_what(booking)}"
+        change.event("booking.confirmed", {"booking": booking_json(booking)})
+    return Written(change.revision)
+
+
+def release(store: WorkspaceStore, principal: Principal, booking_id: str, if_match: int | None) -> Written | None:
+    """A tentative or confirmed booking is given up: the next request no longer carries it."""
+    booking = store.booking(booking_id)
+    if booking is None:
+        return None
+    if booking.status not in LIVE_BOOKINGS:
+        raise WorkspaceConflict(f"booking {booking_id} is {booking.status}; only a live booking can be released")
+    with store.change(principal, "booking.release", f"bookings/{booking_id}", if_match=if_match) as change:
+        was = booking.status
+        change.set_status(booking, "released")
+        change.summary = f"released {_what(booking)} (was {was})"
+        change.event("booking.released", {"booking": booking_json(booking), "was": was})
+    return Written(change.revision)
+
+
+def _what(booking: Any) -> str:
+    if booking.kind == "lead":
+        return f"{booking.staff_id} as lead of {booking.opportunity_id}"
+    return f"{booking.staff_id} on {booking.opportunity_id}/{booking.demand_id}"
+
+
+def audit_json(entry: Any) -> Json:
+    return {
+        "id": entry.id,
+        "revision": entry.revision,
+        "actor": entry.actor,
+        "role": entry.role,
+        "action": entry.action,
+        "target": entry.target,
+        "summary": entry.summary,
+        "created_at": entry.created_at.isoformat(),
+    }

@@ -138,3 +138,25 @@ def test_a_public_address_is_accepted(make_client: ClientFactory) -> None:
     created = client.post("/v1/webhooks", json={"url": "https://1.1.1.1/hooks?crm=1"})
     assert created.status_code == 201, created.text
     assert created.json()["url"] == "https://1.1.1.1/hooks?crm=1"
+
+
+@pytest.mark.parametrize("role", ["planner", "viewer"])
+def test_only_an_admin_key_reaches_webhooks(
+    make_client: ClientFactory, receiver: Receiver, tenants: Tenants, role: str
+) -> None:
+    """Contract v2, "Roles": webhooks are for admin keys (a key without a role is one)."""
+    other_key = f"{role}-{tenants.a_key}"
+    client = make_client(webhook_allow_private=True, api_keys={**tenants.api_keys, other_key: f"{tenants.a}:{role}"})
+    webhook_id = client.post("/v1/webhooks", json={"url": receiver.url}).json()["id"]
+    headers = {"X-API-Key": other_key}
+    for response in (
+        client.post("/v1/webhooks", json={"url": receiver.url}, headers=headers),
+        client.get("/v1/webhooks", headers=headers),
+        client.get(f"/v1/webhooks/{webhook_id}", headers=headers),
+        client.get(f"/v1/webhooks/{webhook_id}/deliveries", headers=headers),
+        client.delete(f"/v1/webhooks/{webhook_id}", headers=headers),
+    ):
+        assert response.status_code == 403, response.text
+        assert response.headers["content-type"] == PROBLEM
+        assert "admin" in response.json()["detail"]
+    assert [item["id"] for item in client.get("/v1/webhooks").json()["items"]] == [webhook_id]

@@ -1,5 +1,6 @@
 """/v1/webhooks: a tenant's subscriptions to its events (contract v2, "Events and webhooks") and each one's
-delivery log. The secret that signs deliveries is shown once, in the answer that creates the subscription."""
+delivery log, for admin keys only (contract v2, "Roles"). The secret that signs deliveries is shown once, in
+the answer that creates the subscription."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from service.api.body import JsonBody
-from service.api.deps import SessionDep, SettingsDep, TenantDep
+from service.api.deps import AdminDep, SessionDep, SettingsDep
 from service.api.errors import NotFound, ValidationFailed
 from service.api.openapi import problems
 from service.contract import FieldError, InvalidRequest, errors_from_pydantic
@@ -184,10 +185,10 @@ def next_page(
     status_code=201,
     summary="Subscribe to events",
     response_model=CreatedWebhook,
-    responses={201: {"headers": WEBHOOK_LOCATION}, **problems(400, 401, 413, 415, 422)},
+    responses={201: {"headers": WEBHOOK_LOCATION}, **problems(400, 401, 403, 413, 415, 422)},
 )
 async def create_webhook(
-    response: Response, body: NewWebhookBody, session: SessionDep, tenant: TenantDep, settings: SettingsDep
+    response: Response, body: NewWebhookBody, session: SessionDep, admin: AdminDep, settings: SettingsDep
 ) -> CreatedWebhook:
     try:
         await resolve(body.url, allow_private=settings.webhook_allow_private, timeout_s=RESOLVE_TIMEOUT_S)
@@ -197,7 +198,7 @@ async def create_webhook(
     events = list(body.events or EVENT_TYPES)
 
     def store() -> WebhookSubscription:
-        subscription = WebhookRepository(session).subscribe(tenant, body.url, secret, events)
+        subscription = WebhookRepository(session).subscribe(admin.tenant, body.url, secret, events)
         session.commit()
         return subscription
 
@@ -206,18 +207,20 @@ async def create_webhook(
     return CreatedWebhook(**Webhook.of(subscription).model_dump(), secret=secret)
 
 
-@router.get("", summary="List subscriptions, newest first", response_model=WebhookPage, responses=problems(401, 422))
+@router.get(
+    "", summary="List subscriptions, newest first", response_model=WebhookPage, responses=problems(401, 403, 422)
+)
 def list_webhooks(
     response: Response,
     session: SessionDep,
-    tenant: TenantDep,
+    admin: AdminDep,
     settings: SettingsDep,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> WebhookPage:
     after = page_cursor(cursor)
     size = min(limit, settings.page_size_max)
-    rows = WebhookRepository(session).subscriptions(tenant, size + 1, after)
+    rows = WebhookRepository(session).subscriptions(admin.tenant, size + 1, after)
     last = (rows[size - 1].created_at, rows[size - 1].id) if len(rows) > size else None
     return WebhookPage(
         items=[Webhook.of(row) for row in rows[:size]], next_cursor=next_page(response, router.prefix, size, last)
@@ -228,10 +231,10 @@ def list_webhooks(
     "/{webhook_id}",
     summary="A subscription (without its secret)",
     response_model=Webhook,
-    responses=problems(401, 404, descriptions=NOT_FOUND),
+    responses=problems(401, 403, 404, descriptions=NOT_FOUND),
 )
-def get_webhook(webhook_id: str, session: SessionDep, tenant: TenantDep) -> Webhook:
-    subscription = WebhookRepository(session).subscription(tenant, webhook_id)
+def get_webhook(webhook_id: str, session: SessionDep, admin: AdminDep) -> Webhook:
+    subscription = WebhookRepository(session).subscription(admin.tenant, webhook_id)
     if subscription is None:
         raise NotFound(f"no webhook {webhook_id!r}")
     return Webhook.of(subscription)
@@ -242,10 +245,10 @@ def get_webhook(webhook_id: str, session: SessionDep, tenant: TenantDep) -> Webh
     status_code=204,
     summary="Unsubscribe: no more deliveries, pending ones included; the delivery log goes too",
     response_class=Response,
-    responses=problems(401, 404, descriptions=NOT_FOUND),
+    responses=problems(401, 403, 404, descriptions=NOT_FOUND),
 )
-def delete_webhook(webhook_id: str, session: SessionDep, tenant: TenantDep) -> Response:
-    if not WebhookRepository(session).unsubscribe(tenant, webhook_id):
+def delete_webhook(webhook_id: str, session: SessionDep, admin: AdminDep) -> Response:
+    if not WebhookRepository(session).unsubscribe(admin.tenant, webhook_id):
         raise NotFound(f"no webhook {webhook_id!r}")
     session.commit()
     return Response(status_code=204)
@@ -255,13 +258,13 @@ def delete_webhook(webhook_id: str, session: SessionDep, tenant: TenantDep) -> R
     "/{webhook_id}/deliveries",
     summary="A subscription's deliveries, newest first",
     response_model=DeliveryPage,
-    responses=problems(401, 404, 422, descriptions=NOT_FOUND),
+    responses=problems(401, 403, 404, 422, descriptions=NOT_FOUND),
 )
 def list_deliveries(
     webhook_id: str,
     response: Response,
     session: SessionDep,
-    tenant: TenantDep,
+    admin: AdminDep,
     settings: SettingsDep,
     limit: Limit = 20,
     cursor: Cursor = None,
@@ -269,7 +272,7 @@ def list_deliveries(
 ) -> DeliveryPage:
     after = page_cursor(cursor)
     repository = WebhookRepository(session)
-    if repository.subscription(tenant, webhook_id) is None:
+    if repository.subscription(admin.tenant, webhook_id) is None:
         raise NotFound(f"no webhook {webhook_id!r}")
     size = min(limit, settings.page_size_max)
     rows = repository.deliveries(webhook_id, size + 1, after, statuses=status or ())

@@ -135,12 +135,14 @@ def solve_input(sessions: sessionmaker[Session], claimed: ClaimedJob) -> str:
     return json.dumps(body)
 
 
-def announce_plan(repo: JobRepository, job_id: str, plan: dict[str, Any]) -> None:
+def announce_plan(repo: JobRepository, job_id: str) -> None:
     """`plan.completed` to the tenant's webhooks, in the transaction that stores the plan: the event exists
-    exactly when the plan does. A hidden job's plan (a recommendation's own solve) is no plan of the tenant's."""
+    exactly when the plan does. It is made from the plan as stored (with its id, and the workspace revision
+    of a proposal). A hidden job's plan (a recommendation's own solve) is no plan of the tenant's."""
     job = repo.get_any(job_id)
-    if job is not None and not job.hidden:
-        webhooks.plan_completed(repo.session, job.tenant, {**plan, "id": job_id})
+    stored = repo.plan_body(job_id)
+    if job is not None and not job.hidden and stored is not None:
+        webhooks.plan_completed(repo.session, job.tenant, stored)
 
 
 def record(
@@ -158,7 +160,7 @@ def record(
             stored = repo.finish(job_id, attempt, plan)
             status = None if stored is None else str(plan["status"])
             if status is not None:
-                announce_plan(repo, job_id, plan)
+                announce_plan(repo, job_id)
         else:
             assert outcome.detail is not None
             status = repo.fail(job_id, attempt, outcome.detail)

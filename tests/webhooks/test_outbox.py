@@ -105,12 +105,14 @@ def test_a_stored_plan_announces_itself_in_its_transaction(sessions: sessionmake
     with sessions.begin() as session:
         subscribe(session, owner, "plan.completed")
         repo = JobRepository(session)
-        shown = repo.create(tenant=owner, request_body={}, body_sha256="0" * 64, time_limit_s=5).id
+        shown = repo.create(
+            tenant=owner, request_body={}, body_sha256="0" * 64, time_limit_s=5, workspace_revision=7
+        ).id  # a workspace proposal, made at revision 7
         hidden = repo.create(tenant=owner, request_body={}, body_sha256="0" * 64, time_limit_s=5, hidden=True).id
         fenced = repo.create(tenant=owner, request_body={}, body_sha256="0" * 64, time_limit_s=5).id
 
     def solve(job: SolveJob) -> SolveOutcome:
-        return SolveOutcome(json.dumps({**PLAN, "workspace_revision": 7}), None, 0.1)
+        return SolveOutcome(json.dumps(PLAN), None, 0.1)
 
     assert run_attempt(sessions, shown, solve).status == "optimal"
     assert run_attempt(sessions, hidden, solve).status == "optimal"

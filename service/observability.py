@@ -54,6 +54,8 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
         logger.handlers = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # requests are logged by the app, with their ids
+    # httpx logs every request it makes (webhook deliveries) at info; the dispatcher logs each attempt itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 # Buckets of a solve: time limits go from a fraction of a second to minutes.

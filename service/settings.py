@@ -122,6 +122,32 @@ class Settings(BaseSettings):
         description="Folder whose whatif-*.json files the director's page offers to run (SCENARIO_DIR).",
     )
 
+    webhook_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="One delivery attempt, from resolving the receiver's name to its answer's status line.",
+    )
+    webhook_max_attempts: int = Field(
+        default=12, ge=1, le=100, description="A delivery still failing after this many attempts is marked failed."
+    )
+    webhook_backoff_base_s: float = Field(
+        default=15.0, gt=0, description="Wait after a delivery's first failed attempt; it doubles per attempt."
+    )
+    webhook_backoff_max_s: float = Field(
+        default=3600.0, gt=0, description="The longest wait between two attempts at a delivery."
+    )
+    webhook_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Deliveries one API process sends at once (one per subscription)."
+    )
+    webhook_poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often an API process looks for deliveries that fell due."
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs that resolve to private, loopback, link-local or reserved addresses.",
+    )
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
 

@@ -1,5 +1,5 @@
 """create_app(): the FastAPI application, its lifespan (migrations, the executor of its jobs: its own solver
-pool or Celery workers, the job runner) and wiring."""
+pool or Celery workers, the job runner, the webhook dispatcher) and wiring."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import service
 from service.api.errors import install_error_handlers
 from service.api.middleware import BodyLimitMiddleware, RequestContextMiddleware, ViewerRedactionMiddleware
 from service.api.openapi import DESCRIPTION, install_openapi
-from service.api.routes import health, plans, recommendations, scenarios, ui, workspace
+from service.api.routes import health, plans, recommendations, scenarios, ui, webhooks, workspace
 from service.db.engine import make_engine, make_sessions
 from service.db.migrate import upgrade
 from service.jobs.executor import JobExecutor
@@ -26,6 +26,7 @@ from service.jobs.runner import JobRunner
 from service.jobs.scenarios import ScenarioRunner
 from service.observability import Metrics
 from service.settings import Settings, get_settings
+from service.webhooks.dispatcher import DeliveryPolicy, Dispatcher
 
 log = structlog.get_logger(__name__)
 
@@ -79,8 +80,12 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
         scenario_runner = ScenarioRunner(sessions, runner)
         app.state.runner = runner
         app.state.scenarios = scenario_runner
+        # Webhook deliveries go out from their own task, so no request ever waits on a receiver.
+        dispatcher = Dispatcher(sessions, DeliveryPolicy.from_settings(settings))
+        app.state.webhooks = dispatcher
         await runner.start()
         await scenario_runner.start()
+        await dispatcher.start()
         solvers = executor.solvers
         log.info(
             "service.started",
@@ -92,6 +97,7 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
         try:
             yield
         finally:
+            await dispatcher.stop()
             await scenario_runner.stop()
             await runner.stop()
             if own_pool is not None:
@@ -130,6 +136,7 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
     app.include_router(scenarios.router)
     app.include_router(recommendations.router)
     app.include_router(workspace.router)
+    app.include_router(webhooks.router)
     app.include_router(health.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import webhooks
 from service.contract import AllocationRequest, Plan
 from service.db.repositories import CUT_SHORT, ClaimedJob, ClaimKind, JobRepository, QueuedJob
 from service.jobs.pool import SolveJob, SolveOutcome
@@ -134,6 +135,16 @@ def solve_input(sessions: sessionmaker[Session], claimed: ClaimedJob) -> str:
     return json.dumps(body)
 
 
+def announce_plan(repo: JobRepository, job_id: str) -> None:
+    """`plan.completed` to the tenant's webhooks, in the transaction that stores the plan: the event exists
+    exactly when the plan does. It is made from the plan as stored (with its id, and the workspace revision
+    of a proposal). A hidden job's plan (a recommendation's own solve) is no plan of the tenant's."""
+    job = repo.get_any(job_id)
+    stored = repo.plan_body(job_id)
+    if job is not None and not job.hidden and stored is not None:
+        webhooks.plan_completed(repo.session, job.tenant, stored)
+
+
 def record(
     sessions: sessionmaker[Session], job_id: str, attempt: int, outcome: SolveOutcome, *, interrupted: bool = False
 ) -> AttemptResult:
@@ -148,6 +159,8 @@ def record(
         if plan is not None:
             stored = repo.finish(job_id, attempt, plan)
             status = None if stored is None else str(plan["status"])
+            if status is not None:
+                announce_plan(repo, job_id)
         else:
             assert outcome.detail is not None
             status = repo.fail(job_id, attempt, outcome.detail)

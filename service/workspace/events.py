@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service import webhooks
+
 
 def emit_event(session: Session, tenant: str, event_type: str, data: dict[str, Any]) -> None:
     """Record `event_type` with `data` for the tenant's webhook subscriptions (the webhook outbox)."""
-    del session, tenant, event_type, data  # the webhook outbox is wired here when it lands
+    webhooks.emit(session, tenant, event_type, data)

@@ -45,7 +45,7 @@ def refused(response: Any, path: str) -> bool:
 # --------------------------------------------------------------------------- page cursors
 
 
-@pytest.mark.parametrize("path", ["/v1/plans", "/v1/scenarios"])
+@pytest.mark.parametrize("path", ["/v1/plans", "/v1/scenarios", "/v1/webhooks"])
 def test_a_cursor_has_its_format_in_the_document_and_anything_else_is_a_422(
     client: TestClient, document: dict[str, Any], path: str
 ) -> None:

@@ -9,6 +9,7 @@ from service.db import models  # noqa: F401  (registers the tables on Base.metad
 from service.db.base import Base
 from service.db.engine import make_engine
 from service.settings import get_settings
+from service.webhooks import models as webhook_models  # noqa: F401  (and the webhook tables)
 
 
 def run(connection: Connection) -> None:

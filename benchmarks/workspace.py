@@ -65,7 +65,8 @@ def timed(what: str, steps: list[tuple[str, float]], call: Any) -> Any:
     started = time.perf_counter()
     response = call()
     steps.append((what, time.perf_counter() - started))
-    response.raise_for_status()
+    if response.is_error:
+        raise RuntimeError(f"{what}: {response.status_code} {response.text[:500]}")
     return response.json()
 
 
@@ -89,9 +90,9 @@ def change_ten_deals(client: httpx.Client, plan: Json) -> list[str]:
     return staffed
 
 
-def run(time_limit_s: float) -> str:
+def run(time_limit_s: float, deterministic: bool) -> str:
     steps: list[tuple[str, float]] = []
-    options = {"options": {"time_limit_s": time_limit_s, "deterministic": True}}
+    options = {"options": {"time_limit_s": time_limit_s, "deterministic": deterministic}}
     with running_server() as client:
         horizon = json.loads((ROOT / "scenarios" / f"{STAGE}.json").read_text(encoding="utf-8"))["horizon"]
         client.put("/v1/workspace/settings", json={"horizon": horizon}).raise_for_status()
@@ -114,7 +115,8 @@ def run(time_limit_s: float) -> str:
     rows = [f"| {what} | {seconds:.2f} |" for what, seconds in steps]
     return "\n".join(
         [
-            f"### Workspace at the {STAGE} stage (time limit {time_limit_s:g} s, deterministic)",
+            f"### Workspace at the {STAGE} stage (time limit {time_limit_s:g} s"
+            + (", deterministic)" if deterministic else ")"),
             "",
             "| step | seconds |",
             "|---|---|",
@@ -130,7 +132,9 @@ def run(time_limit_s: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per solve (default 20)")
-    print(run(parser.parse_args().time_limit))
+    parser.add_argument("--deterministic", action="store_true", help="solve in deterministic mode")
+    arguments = parser.parse_args()
+    print(run(arguments.time_limit, arguments.deterministic))
 
 
 if __name__ == "__main__":

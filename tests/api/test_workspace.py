@@ -366,3 +366,10 @@ def test_the_audit_is_paginated_newest_first(client: TestClient) -> None:
     revisions = [e["revision"] for e in first["items"] + rest["items"]]
     assert revisions == list(range(revisions[0], revisions[0] - len(revisions), -1))
     assert len(revisions) == 9
+
+
+def test_a_proposal_with_bad_options_is_a_422_naming_them(client: TestClient) -> None:
+    load(client)
+    response = client.post("/v1/workspace/plans", json={"options": {"time_limit_s": "soon", "seed": -1}, "x": 1})
+    assert response.status_code == 422
+    assert {e["path"] for e in response.json()["errors"]} == {"options.time_limit_s", "options.seed", "x"}

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from service.access import Principal
@@ -23,7 +24,16 @@ from service.api.deps import PrincipalDep, RunnerDep, SessionDep, SettingsDep, T
 from service.api.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from service.api.openapi import json_response, problems
 from service.api.routes.plans import IdempotencyKey, Mode, submission_response
-from service.contract import FieldError, InvalidRequest, Opportunity, Options, RequestModel, Staff, parse_request
+from service.contract import (
+    FieldError,
+    InvalidRequest,
+    Opportunity,
+    Options,
+    RequestModel,
+    Staff,
+    errors_from_pydantic,
+    parse_request,
+)
 from service.db.models import BOOKING_STATUSES
 from service.db.repositories import JobRepository
 from service.workspace import usecases
@@ -140,7 +150,16 @@ def body_of(row: Any) -> Any:
 SentStaff = Annotated[Any, Depends(JsonBody(Staff, as_sent))]
 SentOpportunity = Annotated[Any, Depends(JsonBody(Opportunity, as_sent))]
 SentSettings = Annotated[WorkspaceSettings, Depends(JsonBody(WorkspaceSettings, parse_settings))]
-SentProposal = Annotated[ProposalOptions, Depends(JsonBody(ProposalOptions, ProposalOptions.model_validate))]
+
+
+def parse_proposal(document: Any) -> ProposalOptions:
+    try:
+        return ProposalOptions.model_validate(document)
+    except ValidationError as error:
+        raise InvalidRequest(errors_from_pydantic(error)) from None
+
+
+SentProposal = Annotated[ProposalOptions, Depends(JsonBody(ProposalOptions, parse_proposal))]
 
 
 # --------------------------------------------------------------------------- the workspace and its settings

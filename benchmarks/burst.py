@@ -12,26 +12,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from benchmarks.service_process import service_process
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def probe(port: int, answers: Any, stop: Any) -> None:
@@ -60,46 +50,17 @@ async def burst(port: int, count: int) -> tuple[float, list[int]]:
 
 
 def one_run(code: Path, count: int) -> str:
-    port = free_port()
-    with tempfile.TemporaryDirectory() as folder:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(code),
-            "DATABASE_URL": f"sqlite:///{folder}/burst.db",
-            "TENANT_MAX_ACTIVE_JOBS": str(count * 2),
-            "LOG_LEVEL": "warning",
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--port", str(port)],
-            cwd=folder,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.2)
-            context = mp.get_context("spawn")
-            answers, stop = context.Queue(), context.Event()
-            prober = context.Process(target=probe, args=(port, answers, stop))
-            prober.start()
-            time.sleep(0.2)
-            burst_s, codes = asyncio.run(burst(port, count))
-            time.sleep(0.5)
-            stop.set()
-            latencies = answers.get(timeout=60)
-            prober.join(10)
-        finally:
-            server.kill()
-            server.wait(10)
+    with service_process(code, TENANT_MAX_ACTIVE_JOBS=str(count * 2)) as port:
+        context = mp.get_context("spawn")
+        answers, stop = context.Queue(), context.Event()
+        prober = context.Process(target=probe, args=(port, answers, stop))
+        prober.start()
+        time.sleep(0.2)
+        burst_s, codes = asyncio.run(burst(port, count))
+        time.sleep(0.5)
+        stop.set()
+        latencies = answers.get(timeout=60)
+        prober.join(10)
     ordered = sorted(latencies)
     return (
         f"| {burst_s:.1f} | {max(latencies) * 1000:.0f} | {ordered[int(len(ordered) * 0.95)] * 1000:.0f} "

@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.burst import free_port
+from benchmarks.service_process import service_process
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = "mature-market"
@@ -33,32 +30,8 @@ Json = dict[str, Any]
 
 @contextmanager
 def running_server() -> Iterator[httpx.Client]:
-    port = free_port()
-    with tempfile.TemporaryDirectory() as folder:
-        env = {"DATABASE_URL": f"sqlite:///{folder}/workspace.db", "LOG_LEVEL": "warning", "PATH": "/usr/bin:/bin"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--port", str(port)],
-            cwd=folder,
-            env={**env, "PYTHONPATH": str(ROOT)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
-                deadline = time.monotonic() + 90
-                while True:
-                    try:
-                        if client.get("/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("the server did not start")
-                    time.sleep(0.2)
-                yield client
-        finally:
-            server.kill()
-            server.wait(10)
+    with service_process() as port, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
+        yield client
 
 
 def timed(what: str, steps: list[tuple[str, float]], call: Any) -> Any:

@@ -49,52 +49,63 @@ class Written:
 # --------------------------------------------------------------------------- roster and pipeline
 
 
+Row = type[WorkspaceStaff] | type[WorkspaceOpportunity]
+# Per kind of row: its table, the audit's name for it, and the path of its resource.
+ROWS: dict[str, tuple[Row, str]] = {
+    "staff": (WorkspaceStaff, "staff"),
+    "opportunity": (WorkspaceOpportunity, "opportunities"),
+}
+
+
 def put_staff(store: WorkspaceStore, principal: Principal, person: Staff, if_match: int | None) -> Written:
-    existing = store.person(person.id)
-    with store.change(principal, "staff.put", f"staff/{person.id}", if_match=if_match) as change:
-        if existing is None:
-            store.session.add(WorkspaceStaff(tenant=store.tenant, id=person.id, body=canonical(person)))
-            change.summary = f"added {person.id} ({person.name or person.role or 'no name'})"
-        else:
-            existing.body = canonical(person)
-            change.summary = f"replaced {person.id}"
-    return Written(change.revision, created=existing is None)
+    return _put(store, principal, "staff", person, person.name or person.role, if_match)
 
 
 def put_opportunity(
     store: WorkspaceStore, principal: Principal, opportunity: Opportunity, if_match: int | None
 ) -> Written:
-    existing = store.opportunity(opportunity.id)
-    with store.change(principal, "opportunity.put", f"opportunities/{opportunity.id}", if_match=if_match) as change:
-        if existing is None:
-            store.session.add(WorkspaceOpportunity(tenant=store.tenant, id=opportunity.id, body=canonical(opportunity)))
-            change.summary = f"added {opportunity.id} ({opportunity.name or opportunity.customer or 'no name'})"
-        else:
-            existing.body = canonical(opportunity)
-            change.summary = f"replaced {opportunity.id}"
-    return Written(change.revision, created=existing is None)
+    return _put(store, principal, "opportunity", opportunity, opportunity.name or opportunity.customer, if_match)
 
 
 def delete_staff(store: WorkspaceStore, principal: Principal, staff_id: str, if_match: int | None) -> Written | None:
     """None when there is no such person."""
-    row = store.person(staff_id)
-    if row is None:
-        return None
-    with store.change(principal, "staff.delete", f"staff/{staff_id}", if_match=if_match) as change:
-        store.session.delete(row)
-        change.summary = f"removed {staff_id}"
-    return Written(change.revision)
+    return _delete(store, principal, "staff", staff_id, if_match)
 
 
 def delete_opportunity(
     store: WorkspaceStore, principal: Principal, opportunity_id: str, if_match: int | None
 ) -> Written | None:
-    row = store.opportunity(opportunity_id)
+    """None when there is no such opportunity."""
+    return _delete(store, principal, "opportunity", opportunity_id, if_match)
+
+
+def _put(
+    store: WorkspaceStore, principal: Principal, kind: str, item: Staff | Opportunity, name: str, if_match: int | None
+) -> Written:
+    """Add a person or a deal, or replace the one with its id."""
+    table, path = ROWS[kind]
+    existing = store.session.get(table, (store.tenant, item.id))
+    assert existing is None or isinstance(existing, WorkspaceStaff | WorkspaceOpportunity)
+    with store.change(principal, f"{kind}.put", f"{path}/{item.id}", if_match=if_match) as change:
+        if existing is None:
+            store.session.add(table(tenant=store.tenant, id=item.id, body=canonical(item)))
+            change.summary = f"added {item.id} ({name or 'no name'})"
+        else:
+            existing.body = canonical(item)
+            change.summary = f"replaced {item.id}"
+    return Written(change.revision, created=existing is None)
+
+
+def _delete(
+    store: WorkspaceStore, principal: Principal, kind: str, item_id: str, if_match: int | None
+) -> Written | None:
+    table, path = ROWS[kind]
+    row = store.session.get(table, (store.tenant, item_id))
     if row is None:
         return None
-    with store.change(principal, "opportunity.delete", f"opportunities/{opportunity_id}", if_match=if_match) as change:
+    with store.change(principal, f"{kind}.delete", f"{path}/{item_id}", if_match=if_match) as change:
         store.session.delete(row)
-        change.summary = f"removed {opportunity_id}"
+        change.summary = f"removed {item_id}"
     return Written(change.revision)
 
 

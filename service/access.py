@@ -81,7 +81,12 @@ def redact_for_viewer(document: Any, *, text: bool = False) -> Any:
             if not is_money_key(str(key))
         }
     if isinstance(document, list):
-        return [redact_for_viewer(item, text=text) for item in document]
+        # An entry named after money (a solver level `{"name": "total_cost", "objective": ...}`) goes whole.
+        return [
+            redact_for_viewer(item, text=text)
+            for item in document
+            if not (isinstance(item, dict) and is_money_key(str(item.get("name", ""))))
+        ]
     if text and isinstance(document, str):
         return _MONEY.sub(HIDDEN, document)
     return document

@@ -1,5 +1,7 @@
 """`presales-allocator workspace ...`: the workspace of a running server, from a terminal or a script.
 
+    presales-allocator workspace load scenarios/new-market.json     (its settings and its CSV pair)
+    presales-allocator workspace settings request.json               (horizon and policy)
     presales-allocator workspace import staff.csv opportunities.csv
     presales-allocator workspace plan
     presales-allocator workspace publish PLAN_ID
@@ -10,22 +12,34 @@ and prints what changed; a refusal prints the server's problem details and exits
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 
-workspace_app = typer.Typer(help="The workspace of a running server: import, propose, publish.", no_args_is_help=True)
+workspace_app = typer.Typer(
+    help="The workspace of a running server: load, import, propose, publish.", no_args_is_help=True
+)
 
 Url = Annotated[str, typer.Option("--url", envvar="PRESALES_URL", help="The server's base URL.")]
 ApiKey = Annotated[str | None, typer.Option("--api-key", envvar="PRESALES_API_KEY", help="An API key of the server.")]
 
 
-def client(url: str, api_key: str | None) -> httpx.Client:
+@contextmanager
+def client(url: str, api_key: str | None) -> Iterator[httpx.Client]:
+    """An HTTP client of the server; a server out of reach is one line and exit status 1."""
     headers = {"X-API-Key": api_key} if api_key else {}
-    return httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=httpx.Timeout(30.0, read=660.0))
+    try:
+        with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=httpx.Timeout(30.0, read=660.0)) as http:
+            yield http
+    except httpx.TransportError as error:
+        typer.echo(f"cannot reach the server at {url}: {error} (start it with `presales-allocator serve`)", err=True)
+        raise typer.Exit(1) from None
 
 
 def answer(response: httpx.Response) -> Any:
@@ -37,10 +51,63 @@ def answer(response: httpx.Response) -> Any:
     except ValueError:
         problem = {"detail": response.text}
     typer.echo(f"{response.status_code} {problem.get('title', '')}: {problem.get('detail', '')}", err=True)
+    if response.status_code == 401:
+        typer.echo("  give the key with --api-key or PRESALES_API_KEY", err=True)
     for error in problem.get("errors", []):
         where = error.get("path") or f"row {error.get('row')}, {error.get('column')}"
         typer.echo(f"  {where}: {error.get('message')}", err=True)
     raise typer.Exit(1)
+
+
+def put_settings(http: httpx.Client, document_file: Path) -> None:
+    """The horizon and policy of a v1 request (or scenario base) file as the workspace's settings."""
+    document = json.loads(document_file.read_text(encoding="utf-8"))
+    document = document.get("base", document) if isinstance(document.get("base"), dict) else document
+    settings = {"horizon": document.get("horizon"), "policy": document.get("policy", {})}
+    done = answer(http.put("/v1/workspace/settings", json=settings))
+    horizon = settings["horizon"]
+    typer.echo(f"settings: {horizon['weeks']} weeks from {horizon['start']} (revision {done['revision']})")
+
+
+def import_files(http: httpx.Client, staff_csv: Path, opportunities_csv: Path) -> None:
+    for path, resource in ((staff_csv, "staff"), (opportunities_csv, "opportunities")):
+        response = http.put(
+            f"/v1/workspace/{resource}.csv", content=path.read_bytes(), headers={"Content-Type": "text/csv"}
+        )
+        done = answer(response)
+        typer.echo(f"{resource}: {done.get('imported', '?')} imported from {path} (revision {done['revision']})")
+
+
+@workspace_app.command("settings")
+def settings(
+    request_json: Annotated[Path, typer.Argument(help="A v1 request (or scenario) JSON: its horizon and policy.")],
+    url: Url = "http://127.0.0.1:8000",
+    api_key: ApiKey = None,
+) -> None:
+    """Set the workspace's horizon and policy from a request file."""
+    with client(url, api_key) as http:
+        put_settings(http, request_json)
+
+
+@workspace_app.command("load")
+def load(
+    scenario_json: Annotated[
+        Path, typer.Argument(help="A market-stage file of scenarios/ (e.g. scenarios/fast-growth.json).")
+    ],
+    url: Url = "http://127.0.0.1:8000",
+    api_key: ApiKey = None,
+) -> None:
+    """Load a market stage in one command: its horizon and policy, then its CSV pair beside it
+    (`<stage>.staff.csv`, `<stage>.opportunities.csv`)."""
+    stem = scenario_json.with_suffix("")
+    staff_csv, opportunities_csv = Path(f"{stem}.staff.csv"), Path(f"{stem}.opportunities.csv")
+    for path in (staff_csv, opportunities_csv):
+        if not path.is_file():
+            typer.echo(f"{path} is missing: a stage's CSV pair lies beside its JSON file", err=True)
+            raise typer.Exit(2)
+    with client(url, api_key) as http:
+        put_settings(http, scenario_json)
+        import_files(http, staff_csv, opportunities_csv)
 
 
 @workspace_app.command("import")
@@ -50,13 +117,10 @@ def import_csv(
     url: Url = "http://127.0.0.1:8000",
     api_key: ApiKey = None,
 ) -> None:
-    """Replace the roster, then the pipeline, with the two CSV files (each all or nothing)."""
+    """Replace the roster, then the pipeline, with the two CSV files (each all or nothing; the capacity
+    lists must fit the workspace's horizon: `workspace settings` first)."""
     with client(url, api_key) as http:
-        for path, resource in ((staff_csv, "staff"), (opportunities_csv, "opportunities")):
-            body = path.read_bytes()
-            response = http.put(f"/v1/workspace/{resource}.csv", content=body, headers={"Content-Type": "text/csv"})
-            done = answer(response)
-            typer.echo(f"{resource}: {done.get('imported', '?')} imported from {path} (revision {done['revision']})")
+        import_files(http, staff_csv, opportunities_csv)
 
 
 @workspace_app.command("plan")

@@ -45,6 +45,8 @@ def money_fields(document: Any, path: str = "") -> list[str]:
     """Every field of `document` that holds a rate or a cost, by path."""
     found: list[str] = []
     if isinstance(document, dict):
+        if is_money_key(str(document.get("name", ""))):
+            found.append(f"{path} (named {document['name']})")
         for key, value in document.items():
             here = f"{path}.{key}" if path else str(key)
             if is_money_key(str(key)):
@@ -116,12 +118,12 @@ def test_redaction_drops_rates_and_costs_and_hides_money_in_explanations() -> No
         "objective": {"covered_value": 10.0, "total_cost": 5.0},
         "unfilled": [{"reason": "over_budget", "detail": "costs 12,480.00, the budget is 9,000.00 (H6)"}],
         "candidates": [{"member_cost": 1.0, "delta_total_cost_vs_baseline": -2.0, "details": ["at least 980.50"]}],
-        "solver": {"version": "9.12.4544"},
+        "solver": {"version": "9.12.4544", "levels": [{"name": "covered_value"}, {"name": "total_cost", "bound": 1}]},
     }
     assert redact_for_viewer(document) == {
         "staff": [{"id": "s-1", "capacity_hours": 40}],
         "objective": {"covered_value": 10.0},
         "unfilled": [{"reason": "over_budget", "detail": "costs [hidden], the budget is [hidden] (H6)"}],
         "candidates": [{"details": ["at least [hidden]"]}],
-        "solver": {"version": "9.12.4544"},
+        "solver": {"version": "9.12.4544", "levels": [{"name": "covered_value"}]},
     }

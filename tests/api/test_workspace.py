@@ -85,6 +85,8 @@ def test_every_write_raises_the_revision_by_one_and_if_match_guards_it(client: T
     assert stale.status_code == 412
     assert stale.json()["revision"] == revision + 1
     assert client.get(f"/v1/workspace/staff/{person['id']}").json()["name"] == "Renamed"
+    weak = client.put(f"/v1/workspace/staff/{person['id']}", json=person, headers={"If-Match": f'W/"{revision + 1}"'})
+    assert weak.status_code == 412
     fresh = client.put(f"/v1/workspace/staff/{person['id']}", json=person, headers={"If-Match": f'"{revision + 1}"'})
     assert fresh.status_code == 200
     assert fresh.json()["revision"] == revision + 2

@@ -84,12 +84,14 @@ class ProposalOptions(RequestModel):
 
 
 def expected_revision(if_match: str | None) -> int | None:
+    """The revision `If-Match` asks for (None: any). A weak tag (`W/"12"`) never matches: If-Match compares
+    strongly (RFC 9110, 13.1.1), so it is a 412."""
     if if_match is None or if_match.strip() == "*":
         return None
     found = _ETAG.match(if_match)
     if found is None:
         raise ValidationFailed([FieldError("header.if-match", 'must be an ETag of this API, e.g. "12"', "etag")])
-    return int(found.group(1))
+    return -1 if if_match.strip().startswith("W/") else int(found.group(1))
 
 
 def etag(revision: int) -> dict[str, str]:

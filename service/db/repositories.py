@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import and_, case, delete, or_, select, text, update
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload, undefer
 
 from service.db.base import utcnow
 from service.db.models import ACTIVE_STATUSES, IdempotencyKey, Job, Scenario, ScenarioPlan, StoredPlan, StoredRequest
@@ -86,6 +86,7 @@ class ClaimedJob:
     cancel_requested: bool
     attempts: int
     after_job_id: str | None = None
+    hidden: bool = False
 
 
 # What a claim found: `claimed` (this attempt runs the job); `held` (another attempt holds a live lease on
@@ -195,7 +196,7 @@ class JobRepository:
             return None
         query = select(Job).where(Job.id == job_id, Job.tenant == tenant, Job.hidden.is_(False))
         if with_plan:
-            query = query.options(selectinload(Job.plan))
+            query = query.options(selectinload(Job.plan), undefer(Job.progress))
         if with_request:
             query = query.options(selectinload(Job.request))
         return self.session.scalars(query).one_or_none()
@@ -283,11 +284,11 @@ class JobRepository:
             if job.lease_expires_at is not None and job.lease_expires_at > now:
                 return Claim("held", lease_left_s=(job.lease_expires_at - now).total_seconds())
             if job.cancel_requested:
-                job.status, job.finished_at, job.lease_expires_at = "cancelled", now, None
+                job.status, job.finished_at, job.lease_expires_at, job.progress = "cancelled", now, None, None
                 job.detail = "cancelled; the worker solving it was lost before the solve stopped, so no plan was kept"
                 return Claim("closed", status=job.status)
             if max_attempts is not None and job.attempts >= max_attempts:
-                job.status, job.finished_at, job.lease_expires_at = "failed", now, None
+                job.status, job.finished_at, job.lease_expires_at, job.progress = "failed", now, None, None
                 job.detail = (
                     f"the worker solving this request was lost during each of {job.attempts} attempts; "
                     "it is not tried again"
@@ -299,6 +300,7 @@ class JobRepository:
         job.attempts += 1
         job.started_at = now
         job.detail = None
+        job.progress = None  # an attempt taking over starts with no plan of its own
         job.lease_expires_at = None if lease_s is None else now + dt.timedelta(seconds=lease_s)
         return Claim(
             "claimed",
@@ -310,6 +312,7 @@ class JobRepository:
                 job.cancel_requested,
                 job.attempts,
                 job.after_job_id,
+                job.hidden,
             ),
         )
 
@@ -325,6 +328,21 @@ class JobRepository:
             .execution_options(synchronize_session="fetch")
         ).first()
         return None if row is None else bool(row[0])
+
+    def save_progress(
+        self, job_id: str, attempt: int, progress: dict[str, Any], now: dt.datetime | None = None
+    ) -> bool:
+        """Store attempt `attempt`'s plan so far, with when it was stored, if that attempt still runs the job
+        (the same fence as its result); False when refused."""
+        stored_at = (now or utcnow()).isoformat().replace("+00:00", "Z")
+        row = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
+            .values(progress={**progress, "stored_at": stored_at})
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        return row is not None
 
     def plan_body(self, job_id: str) -> dict[str, Any] | None:
         """The stored plan of a job, whatever its tenant (the job runner's own lookup), or None."""
@@ -343,7 +361,7 @@ class JobRepository:
         return self.session.execute(
             update(Job)
             .where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
-            .values(**values)
+            .values(progress=None, **values)  # the plan so far ends with its attempt
             .returning(Job.tenant, Job.cancel_requested, Job.status)
             .execution_options(synchronize_session="fetch")
         ).first()
@@ -527,6 +545,7 @@ class JobRepository:
                 job.status, job.started_at = "queued", None
                 recovery.requeued.append(job.id)
             job.lease_expires_at = None
+            job.progress = None
         requeued = set(recovery.requeued)
         for job in jobs:
             if job.id in requeued and job.after_job_id in requeued:

@@ -1,0 +1,26 @@
+"""A running job's plan so far: the JSON document its attempt stores about once a second while it solves.
+
+Revision ID: 0006
+Revises: 0004
+Create Date: 2026-12-07
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # A plain ADD COLUMN: SQLite adds it in place (a batch rebuild would copy the jobs table).
+    op.add_column("jobs", sa.Column("progress", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("progress")

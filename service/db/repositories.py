@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, delete, or_, select, text, update
+from sqlalchemy import ColumnElement, Text, and_, case, cast, delete, literal, or_, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased, selectinload, undefer
 
 from service.db.base import utcnow
@@ -284,11 +285,13 @@ class JobRepository:
             if job.lease_expires_at is not None and job.lease_expires_at > now:
                 return Claim("held", lease_left_s=(job.lease_expires_at - now).total_seconds())
             if job.cancel_requested:
-                job.status, job.finished_at, job.lease_expires_at, job.progress = "cancelled", now, None, None
+                job.status, job.finished_at, job.lease_expires_at = "cancelled", now, None
+                job.progress = job.progress_at = None
                 job.detail = "cancelled; the worker solving it was lost before the solve stopped, so no plan was kept"
                 return Claim("closed", status=job.status)
             if max_attempts is not None and job.attempts >= max_attempts:
-                job.status, job.finished_at, job.lease_expires_at, job.progress = "failed", now, None, None
+                job.status, job.finished_at, job.lease_expires_at = "failed", now, None
+                job.progress = job.progress_at = None
                 job.detail = (
                     f"the worker solving this request was lost during each of {job.attempts} attempts; "
                     "it is not tried again"
@@ -300,7 +303,7 @@ class JobRepository:
         job.attempts += 1
         job.started_at = now
         job.detail = None
-        job.progress = None  # an attempt taking over starts with no plan of its own
+        job.progress = job.progress_at = None  # an attempt taking over starts with no plan of its own
         job.lease_expires_at = None if lease_s is None else now + dt.timedelta(seconds=lease_s)
         return Claim(
             "claimed",
@@ -329,20 +332,25 @@ class JobRepository:
         ).first()
         return None if row is None else bool(row[0])
 
-    def save_progress(
-        self, job_id: str, attempt: int, progress: dict[str, Any], now: dt.datetime | None = None
-    ) -> bool:
-        """Store attempt `attempt`'s plan so far, with when it was stored, if that attempt still runs the job
-        (the same fence as its result); False when refused."""
-        stored_at = (now or utcnow()).isoformat().replace("+00:00", "Z")
+    def save_progress(self, job_id: str, attempt: int, document: str, now: dt.datetime | None = None) -> bool:
+        """Store attempt `attempt`'s plan so far (a JSON document, stored as it is: a large plan is neither
+        decoded nor encoded again here) and when, if that attempt still runs the job (the same fence as its
+        result); False when refused."""
         row = self.session.execute(
             update(Job)
             .where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
-            .values(progress={**progress, "stored_at": stored_at})
+            .values(progress=self._json_text(document), progress_at=now or utcnow())
             .returning(Job.id)
             .execution_options(synchronize_session=False)
         ).first()
         return row is not None
+
+    def _json_text(self, document: str) -> ColumnElement[Any]:
+        """An encoded JSON document as a value of a JSON column (PostgreSQL's `json` takes it by a cast)."""
+        value = literal(document, Text)
+        if self.session.get_bind().dialect.name == "postgresql":
+            return cast(value, postgresql.JSON)
+        return value
 
     def plan_body(self, job_id: str) -> dict[str, Any] | None:
         """The stored plan of a job, whatever its tenant (the job runner's own lookup), or None."""
@@ -361,7 +369,7 @@ class JobRepository:
         return self.session.execute(
             update(Job)
             .where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
-            .values(progress=None, **values)  # the plan so far ends with its attempt
+            .values(progress=None, progress_at=None, **values)  # the plan so far ends with its attempt
             .returning(Job.tenant, Job.cancel_requested, Job.status)
             .execution_options(synchronize_session="fetch")
         ).first()
@@ -544,8 +552,7 @@ class JobRepository:
             else:
                 job.status, job.started_at = "queued", None
                 recovery.requeued.append(job.id)
-            job.lease_expires_at = None
-            job.progress = None
+            job.lease_expires_at = job.progress = job.progress_at = None
         requeued = set(recovery.requeued)
         for job in jobs:
             if job.id in requeued and job.after_job_id in requeued:

@@ -179,7 +179,7 @@ class ProgressWriter:
                     document, self._latest = self._latest, None
                 assert document is not None
                 try:
-                    stored = self._store(json.loads(document))
+                    stored = self._store(document)
                 except Exception as error:  # progress is a courtesy: the solve goes on without it
                     log.warning("job.progress_not_stored", error=f"{type(error).__name__}: {error}")
                     continue
@@ -188,8 +188,8 @@ class ProgressWriter:
                     return
                 self.written += 1
 
-    def _store(self, progress: dict[str, Any]) -> bool:
-        return in_transaction(self._sessions, lambda repo: repo.save_progress(self._job_id, self._attempt, progress))
+    def _store(self, document: str) -> bool:
+        return in_transaction(self._sessions, lambda repo: repo.save_progress(self._job_id, self._attempt, document))
 
 
 def solve_input(sessions: sessionmaker[Session], claimed: ClaimedJob) -> str:

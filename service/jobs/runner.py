@@ -87,12 +87,13 @@ class Submission:
 @dataclass(frozen=True)
 class Attempt:
     """A running job's attempt: which one, since when, and its plan so far (service/progress.py's document
-    as its attempt stored it, or None until the search has one)."""
+    as its attempt stored it, and when; None until the search has one)."""
 
     number: int
     started_at: dt.datetime | None
     time_limit_s: float
     progress: dict[str, Any] | None
+    progress_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class JobView:
         status = str(plan["status"]) if plan is not None else job.status
         attempt = None
         if plan is None and job.status == "running":
-            attempt = Attempt(job.attempts, job.started_at, job.time_limit_s, job.progress)
+            attempt = Attempt(job.attempts, job.started_at, job.time_limit_s, job.progress, job.progress_at)
         return cls(job.id, status, job.detail, plan, attempt)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
@@ -91,7 +90,7 @@ def progress_of(attempt: Attempt) -> JobProgress:
             "total_cost": objective["total_cost"],
             "bound": objective["bound"],
             "gap": objective["gap"],
-            "updated_at": dt.datetime.fromisoformat(document["stored_at"]),
+            "updated_at": attempt.progress_at,
         }
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -88,7 +89,8 @@ def make_plan(
             on_progress,
             started=started,
             value=lambda solution: evaluate(problem, solution)[0],
-            deadline=started + compile_s + params.time_limit_s,
+            # In deterministic mode the limit is CP-SAT's deterministic time, which says nothing of the clock.
+            deadline=math.inf if params.deterministic else started + compile_s + params.time_limit_s,
             first_build_s=compile_s * PLAN_SHARE_OF_COMPILE,
         )
     try:

@@ -88,3 +88,19 @@ class Metrics:
         self.solver_restarts = Counter(
             "solver_process_restarts", "Solver processes replaced after a kill or a crash", registry=self.registry
         )
+        # With Celery (BROKER_URL): the broker and the workers as the API process last saw them.
+        self.broker_reachable = Gauge(
+            "broker_reachable", "1 when the broker answered the last look, else 0", registry=self.registry
+        )
+        self.broker_queue_messages = Gauge(
+            "broker_queue_messages", "Jobs waiting on a broker queue for a worker", ["queue"], registry=self.registry
+        )
+        self.broker_queue_consumers = Gauge(
+            "broker_queue_consumers",
+            "Worker consumers taking jobs from a broker queue",
+            ["queue"],
+            registry=self.registry,
+        )
+        self.workers_alive = Gauge(
+            "workers_alive", "Celery workers that answered the last ping", registry=self.registry
+        )

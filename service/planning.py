@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from service import costing
 from service.contract import (
@@ -24,10 +27,20 @@ from service.contract import (
     Timing,
     Unfilled,
 )
+from service.progress import Found, PlanSoFar, ProgressSink
 from service.solver.explain import explain_unfilled
-from service.solver.greedy import Solution, greedy
+from service.solver.greedy import Solution, evaluate, greedy
 from service.solver.problem import Problem, compile_problem
-from service.solver.solve import Conflict, ProgressHook, Result, SolveParams, StopCheck, solve
+from service.solver.solve import (
+    Conflict,
+    ProgressHook,
+    Result,
+    SolveParams,
+    StopCheck,
+    default_linearization,
+    default_workers,
+    solve,
+)
 
 # Building the plan from the solution (explanations of unfilled work, KPIs) takes about half as long as
 # compiling the request (XL: 6 s against 11-17 s); that much of the time limit is kept for it.
@@ -58,19 +71,94 @@ def make_plan(
     *,
     should_stop: StopCheck | None = None,
     on_solution: ProgressHook | None = None,
+    on_progress: ProgressSink | None = None,
     params: SolveParams | None = None,
 ) -> Plan:
     """Solve a validated request. `should_stop` is polled during the solve: when it turns true the
-    best plan found so far is returned (status feasible)."""
+    best plan found so far is returned (status feasible). `on_progress` gets the plan so far while the
+    search runs, about once a second (service/progress.py), from a thread of its own."""
     started = time.perf_counter()
     problem = compile_problem(request)
     compile_s = time.perf_counter() - started
     compile_ms = round(compile_s * 1000)
     params = params or solve_params(request, compile_s)
-    result = solve(problem, params, should_stop=should_stop, on_solution=on_solution)
+    so_far = None
+    if on_progress is not None:
+        so_far = PlanSoFar(
+            _plan_so_far(request, problem, params, compile_ms, started),
+            on_progress,
+            started=started,
+            value=lambda solution: evaluate(problem, solution)[0],
+            # In deterministic mode the limit is CP-SAT's deterministic time, which says nothing of the clock.
+            deadline=math.inf if params.deterministic else started + compile_s + params.time_limit_s,
+            first_build_s=compile_s * PLAN_SHARE_OF_COMPILE,
+        )
+    try:
+        result = solve(
+            problem,
+            params,
+            should_stop=should_stop,
+            on_solution=on_solution,
+            on_incumbent=so_far.found if so_far is not None else None,
+        )
+    finally:
+        if so_far is not None:
+            so_far.close()
     if result.conflict is not None and result.conflict.fixed_lead_opportunities:
         result = replace(result, conflict=_without_innocent_leads(request, problem, result.conflict))
     return build_plan(request, problem, result, compile_ms=compile_ms, started=started)
+
+
+# A planner: make_plan, or a stand-in with its keywords (tests that need a solver to hang or crash).
+Planner = Callable[..., Plan]
+
+
+def solve_json(
+    request_json: str,
+    *,
+    planner: Planner = make_plan,
+    should_stop: StopCheck | None = None,
+    on_progress: ProgressSink | None = None,
+) -> str:
+    """Request JSON in, plan JSON out: how every solve of the service runs, whatever runs it (a solver
+    process of the local pool, a Celery worker, a process pool of the engine). A picklable top-level
+    function; raises what validation or the planner raise."""
+    request = AllocationRequest.model_validate_json(request_json)
+    keywords: dict[str, Any] = {}
+    if should_stop is not None:
+        keywords["should_stop"] = should_stop
+    if on_progress is not None:
+        keywords["on_progress"] = on_progress
+    return planner(request, **keywords).model_dump_json()
+
+
+def _plan_so_far(
+    request: AllocationRequest, problem: Problem, params: SolveParams, compile_ms: int, started: float
+) -> Callable[[Found], Plan]:
+    """How a plan found during the search becomes a v1 plan: status feasible (nothing is proven until the
+    search ends), with the bound on covered value known when it was found."""
+
+    def build(found: Found) -> Plan:
+        value, kept, cost = evaluate(problem, found.solution)
+        result = Result(
+            status="feasible",
+            solution=found.solution,
+            covered_value=value,
+            value_bound=max(found.value_bound, value),
+            kept_previous=kept,
+            cost=cost,
+            build_ms=0,
+            solve_ms=max(round(found.found_s * 1000) - compile_ms, 0),
+            workers=params.num_workers or default_workers(problem),
+            linearization_level=(
+                params.linearization_level if params.linearization_level is not None else default_linearization(problem)
+            ),
+            seed=params.seed,
+            source="greedy" if found.level == "first_plan" else "cp-sat",
+        )
+        return build_plan(request, problem, result, compile_ms=compile_ms, started=started)
+
+    return build
 
 
 def _without_innocent_leads(request: AllocationRequest, problem: Problem, conflict: Conflict) -> Conflict:
@@ -102,8 +190,6 @@ def make_greedy_plan(request: AllocationRequest) -> Plan:
     problem = compile_problem(request)
     compile_ms = round((time.perf_counter() - started) * 1000)
     solution = greedy(problem)
-    from service.solver.solve import evaluate
-
     value, kept, cost = evaluate(problem, solution) if solution else (0, 0, 0)
     result = Result(
         status="feasible" if solution else "unknown",

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
         description="module:function a Celery worker solves with (tests put a stand-in that misbehaves here).",
     )
+    cluster_probe_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Celery: how long /readyz and /metrics reuse what they last learned of the broker's queues "
+        "and of the workers (a ping with a 1 s timeout), so that frequent probes stay cheap.",
+    )
     sweep_interval_s: float = Field(
         default=5.0,
         gt=0,

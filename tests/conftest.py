@@ -38,7 +38,7 @@ if settings.get_current_profile_name() == "default":
 
 # Test modules (or folders of them) whose tests share a module-scoped fixture too costly to start once per
 # worker: a real server and Chromium, a cluster of API processes and Celery workers.
-ONE_WORKER_PER_MODULE = ("tests/browser/", "tests/distributed/test_cluster.py")
+ONE_WORKER_PER_MODULE = ("tests/browser/", "tests/distributed/test_cluster.py", "tests/distributed/test_suites.py")
 
 
 class ModuleGroups(LoadGroupScheduling):

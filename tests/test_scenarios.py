@@ -26,7 +26,7 @@ from service.contract import (
     Timing,
     parse_request,
 )
-from service.planning import make_plan
+from service.planning import make_plan, solve_json
 from service.whatif import (
     MAX_VARIANTS,
     ScenarioRequest,
@@ -34,7 +34,6 @@ from service.whatif import (
     compare,
     parse_scenario,
     run_scenario,
-    solve_variant,
     variant_requests,
     warm_started,
 )
@@ -484,8 +483,8 @@ def test_each_variant_plan_is_the_direct_solve_of_its_changed_request() -> None:
     assert result.variants[1].comparison.joined[0].staff_id == "s9"
 
 
-def test_solve_variant_is_picklable_and_a_pool_gives_the_same_result() -> None:
-    pickle.dumps(solve_variant)
+def test_solve_json_is_picklable_and_a_pool_gives_the_same_result() -> None:
+    pickle.dumps(solve_json)
     parsed = parse_scenario(two_variants())
     plain = run_scenario(parsed)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -494,7 +493,7 @@ def test_solve_variant_is_picklable_and_a_pool_gives_the_same_result() -> None:
     for a, b in zip(pooled.variants, plain.variants, strict=True):
         assert comparable(a.plan) == comparable(b.plan)
         assert a.comparison == b.comparison
-    plan = Plan.model_validate_json(solve_variant(parsed.base.model_dump_json()))
+    plan = Plan.model_validate_json(solve_json(parsed.base.model_dump_json()))
     assert comparable(plan) == comparable(plain.base_plan)
 
 

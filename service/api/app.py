@@ -48,10 +48,14 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
         await to_thread.run_sync(upgrade, engine, settings.database_schema)
         own_pool: SolvePool | None = None
         executor: JobExecutor
+        app.state.cluster_probe = None
         if settings.distributed:
+            from service.jobs.cluster_state import ClusterProbe
             from service.jobs.distributed import CeleryExecutor
 
-            executor = CeleryExecutor(settings)
+            celery = CeleryExecutor(settings)
+            executor = celery
+            app.state.cluster_probe = ClusterProbe(settings, celery.app, ttl_s=settings.cluster_probe_cache_s)
         else:
             solve_pool = pool
             if solve_pool is None:

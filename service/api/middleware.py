@@ -20,6 +20,16 @@ log = structlog.get_logger("service.api.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _PROBES = frozenset({"/healthz", "/readyz", "/metrics"})  # polled every few seconds: logged at debug
+_PLAN_LOCATION = re.compile(r"^/v1/plans/([0-9a-f-]{36})$")
+
+
+def job_of(scope: Scope, location: str | None) -> str | None:
+    """The job a request is about: the plan id of its path, or of the Location it answered with."""
+    plan_id = scope.get("path_params", {}).get("plan_id")
+    if isinstance(plan_id, str):
+        return plan_id
+    found = _PLAN_LOCATION.match(location or "")
+    return found.group(1) if found else None
 
 
 class RequestContextMiddleware:
@@ -36,13 +46,16 @@ class RequestContextMiddleware:
         offered = Headers(scope=scope).get("x-request-id", "")
         request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
         status = 500
+        location: str | None = None
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, location
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                location = headers.get("location")
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -54,8 +67,10 @@ class RequestContextMiddleware:
                 template = getattr(route, "path", None) or "unmatched"
                 self.metrics.request_duration.labels(scope["method"], template, str(status)).observe(elapsed)
                 emit = log.debug if scope["path"] in _PROBES else log.info
+                job_id = job_of(scope, location)
                 emit(
                     "http.request",
+                    **({"job_id": job_id} if job_id is not None else {}),
                     method=scope["method"],
                     path=scope["path"],
                     route=template,

@@ -26,7 +26,9 @@ DESCRIPTION = """\
 Cost-aware staffing of presales people on B2B opportunities, solved exactly with CP-SAT.
 
 Send an allocation request to `POST /v1/plans`. By default the call waits for the plan (201);
-with `?mode=async` it answers at once (202) and you poll `GET /v1/plans/{id}`.
+with `?mode=async` it answers at once (202) and you poll `GET /v1/plans/{id}`: while the job runs it
+answers `{"id", "status": "running", "progress", "plan"}`, how far the solve has come (covered value,
+bound, gap, time) and the best plan found so far, updated about once a second; then the final plan.
 `DELETE /v1/plans/{id}` stops a solve and keeps the best plan found so far.
 
 What-if: `POST /v1/scenarios` solves a base request and named variants of it (hire, lose a person,

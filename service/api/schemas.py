@@ -7,6 +7,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from service.contract import Plan
 from service.whatif import Change, KpiDeltas, LeadChange, Move, ScenarioKpis, SlotChange, StaffChange, StaffMove
 
 JobStatus = Literal["queued", "running", "failed", "cancelled", "optimal", "feasible", "infeasible", "unknown"]
@@ -19,10 +20,46 @@ CANCELLED_DESCRIPTION = (
 )
 
 
-class JobState(BaseModel):
-    """A job without a plan to show: still `queued` or `running`, or ended `failed` / `cancelled`.
+SearchPhase = Literal["first_plan", "covered_value", "changes", "total_cost", "kept_warm_start"]
 
-    Right after an asynchronous submission it may also carry a finished plan's status; GET the plan then.
+
+class JobProgress(BaseModel):
+    """How far a running job's solve has come. The figures are those of `plan`, the best plan found so far;
+    they stay null until the search has one (the request is still being compiled)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempt: int = Field(
+        ge=1, description="Which attempt at the job this is: a job is tried again when the process solving it is lost."
+    )
+    elapsed_s: float = Field(ge=0, description="Seconds since this attempt started, at the time of the answer.")
+    time_limit_s: float = Field(description="The request's time limit: the final plan comes within it.")
+    phase: SearchPhase | None = Field(
+        default=None,
+        description="Where the search was when it found the plan so far: `first_plan` (the greedy plan it starts "
+        "from), then the objective level it improves, in order: `covered_value`, `changes` (against "
+        "`previous_plan`), `total_cost`, `kept_warm_start` (a scenario variant's tie-break).",
+    )
+    found_after_s: float | None = Field(
+        default=None, description="Seconds after the attempt's solve began (compile included) that the plan was found."
+    )
+    improvements: int | None = Field(default=None, ge=0, description="Better plans the search has found so far.")
+    covered_value: float | None = Field(default=None, description="The plan so far's covered value.")
+    total_cost: float | None = Field(default=None, description="The plan so far's total cost.")
+    bound: float | None = Field(
+        default=None, description="No plan can cover more value than this (as known when the plan was found)."
+    )
+    gap: float | None = Field(default=None, description="(bound - covered_value) / bound: 0 means proven optimal.")
+    updated_at: dt.datetime | None = Field(default=None, description="When the plan so far was stored.")
+
+
+class JobState(BaseModel):
+    """A job without a final plan to show: still `queued` or `running`, or ended `failed` / `cancelled`.
+
+    While `running`, `progress` says how far the solve has come and `plan` is the best plan found so far
+    (status `feasible`; updated about once a second, absent until the search has one). Once the job ends,
+    GET answers with the final plan itself. Right after an asynchronous submission it may also carry a
+    finished plan's status; GET the plan then.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -31,6 +68,11 @@ class JobState(BaseModel):
     status: JobStatus
     cancelled: bool = Field(default=False, description=CANCELLED_DESCRIPTION)
     detail: str | None = Field(default=None, description="Why a job failed or was cancelled, or what happens next.")
+    progress: JobProgress | None = Field(default=None, description="Only while running: how far the solve has come.")
+    plan: Plan | None = Field(
+        default=None,
+        description="Only while running, once the search has one: the best plan so far (status `feasible`).",
+    )
 
     @model_validator(mode="after")
     def _a_cancelled_job_says_so(self) -> Self:
@@ -98,8 +140,12 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready"]
     database: Literal["reachable"]
-    solver_processes: int
+    solver_processes: int = Field(description="This process's solver processes (0 with Celery workers).")
     solver_processes_ready: int
+    broker: Literal["reachable"] | None = Field(default=None, description="With Celery (BROKER_URL) only.")
+    workers: int | None = Field(
+        default=None, description="With Celery only: the workers that answered a ping (checked every few seconds)."
+    )
 
 
 ScenarioStatus = Literal["queued", "running", "done", "failed"]

@@ -80,6 +80,11 @@ class Job(Base):
     group_id: Mapped[str | None] = mapped_column(RowId)
     # A workspace proposal: the workspace revision its request was built from (None: a v1 request).
     workspace_revision: Mapped[int | None]
+    # While running: the attempt's plan so far (service/progress.py's JSON document) and when it was stored,
+    # written about once a second by the attempt that holds the job; cleared when an attempt starts or ends.
+    # Deferred: lists and transitions never load it, only a read of the job with its plan does.
+    progress: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
+    progress_at: Mapped[dt.datetime | None]
 
     request: Mapped[StoredRequest] = relationship(lazy="raise")
     plan: Mapped[StoredPlan | None] = relationship(back_populates="job", lazy="raise")

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, delete, or_, select, text, update
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import ColumnElement, Text, and_, case, cast, delete, literal, or_, select, text, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session, aliased, selectinload, undefer
 
 from service.db.base import utcnow
 from service.db.models import ACTIVE_STATUSES, IdempotencyKey, Job, Scenario, ScenarioPlan, StoredPlan, StoredRequest
@@ -86,6 +87,7 @@ class ClaimedJob:
     cancel_requested: bool
     attempts: int
     after_job_id: str | None = None
+    hidden: bool = False
 
 
 # What a claim found: `claimed` (this attempt runs the job); `held` (another attempt holds a live lease on
@@ -197,7 +199,7 @@ class JobRepository:
             return None
         query = select(Job).where(Job.id == job_id, Job.tenant == tenant, Job.hidden.is_(False))
         if with_plan:
-            query = query.options(selectinload(Job.plan))
+            query = query.options(selectinload(Job.plan), undefer(Job.progress))
         if with_request:
             query = query.options(selectinload(Job.request))
         return self.session.scalars(query).one_or_none()
@@ -286,10 +288,12 @@ class JobRepository:
                 return Claim("held", lease_left_s=(job.lease_expires_at - now).total_seconds())
             if job.cancel_requested:
                 job.status, job.finished_at, job.lease_expires_at = "cancelled", now, None
+                job.progress = job.progress_at = None
                 job.detail = "cancelled; the worker solving it was lost before the solve stopped, so no plan was kept"
                 return Claim("closed", status=job.status)
             if max_attempts is not None and job.attempts >= max_attempts:
                 job.status, job.finished_at, job.lease_expires_at = "failed", now, None
+                job.progress = job.progress_at = None
                 job.detail = (
                     f"the worker solving this request was lost during each of {job.attempts} attempts; "
                     "it is not tried again"
@@ -301,6 +305,7 @@ class JobRepository:
         job.attempts += 1
         job.started_at = now
         job.detail = None
+        job.progress = job.progress_at = None  # an attempt taking over starts with no plan of its own
         job.lease_expires_at = None if lease_s is None else now + dt.timedelta(seconds=lease_s)
         return Claim(
             "claimed",
@@ -312,6 +317,7 @@ class JobRepository:
                 job.cancel_requested,
                 job.attempts,
                 job.after_job_id,
+                job.hidden,
             ),
         )
 
@@ -327,6 +333,26 @@ class JobRepository:
             .execution_options(synchronize_session="fetch")
         ).first()
         return None if row is None else bool(row[0])
+
+    def save_progress(self, job_id: str, attempt: int, document: str, now: dt.datetime | None = None) -> bool:
+        """Store attempt `attempt`'s plan so far (a JSON document, stored as it is: a large plan is neither
+        decoded nor encoded again here) and when, if that attempt still runs the job (the same fence as its
+        result); False when refused."""
+        row = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
+            .values(progress=self._json_text(document), progress_at=now or utcnow())
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        return row is not None
+
+    def _json_text(self, document: str) -> ColumnElement[Any]:
+        """An encoded JSON document as a value of a JSON column (PostgreSQL's `json` takes it by a cast)."""
+        value = literal(document, Text)
+        if self.session.get_bind().dialect.name == "postgresql":
+            return cast(value, postgresql.JSON)
+        return value
 
     def plan_body(self, job_id: str) -> dict[str, Any] | None:
         """The stored plan of a job, whatever its tenant (the job runner's own lookup), or None."""
@@ -345,7 +371,7 @@ class JobRepository:
         return self.session.execute(
             update(Job)
             .where(Job.id == job_id, Job.attempts == attempt, Job.status == "running")
-            .values(**values)
+            .values(progress=None, progress_at=None, **values)  # the plan so far ends with its attempt
             .returning(Job.tenant, Job.cancel_requested, Job.status, Job.workspace_revision)
             .execution_options(synchronize_session="fetch")
         ).first()
@@ -530,7 +556,7 @@ class JobRepository:
             else:
                 job.status, job.started_at = "queued", None
                 recovery.requeued.append(job.id)
-            job.lease_expires_at = None
+            job.lease_expires_at = job.progress = job.progress_at = None
         requeued = set(recovery.requeued)
         for job in jobs:
             if job.id in requeued and job.after_job_id in requeued:

@@ -1,6 +1,6 @@
 """One attempt at a job, the same wherever it runs (the local solver pool or a Celery worker on any host):
-claim it, build the request it solves, solve, store the outcome behind the attempt's fence, and name the
-jobs its end releases.
+claim it, build the request it solves, solve (storing the plan so far while it runs), store the outcome
+behind the attempt's fence, and name the jobs its end releases.
 
 The claim counts the attempt in the database and gives it a lease. Storing the plan (or the failure) is one
 `UPDATE jobs ... WHERE id = :id AND attempts = :attempt AND status = 'running'` in the transaction that
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -112,14 +113,84 @@ def run_attempt(
         claimed = claim.job
         with structlog.contextvars.bound_contextvars(attempt=claimed.attempts):
             log.info("job.started", tenant=claimed.tenant, time_limit_s=claimed.time_limit_s)
+            # A hidden job's caller waits for its end only: its plan so far would be written for nobody.
+            progress = None if claimed.hidden else ProgressWriter(sessions, job_id, claimed.attempts)
             try:
                 request_json = solve_input(sessions, claimed)
-                job = SolveJob(job_id, request_json, claimed.time_limit_s, claimed.attempts, claimed.cancel_requested)
+                job = SolveJob(
+                    job_id,
+                    request_json,
+                    claimed.time_limit_s,
+                    claimed.attempts,
+                    claimed.cancel_requested,
+                    progress.offer if progress is not None else None,
+                )
                 outcome = solve(job)
             except Exception as error:  # the attempt must end with a stored reason, not a job left running
                 log.exception("job.attempt_failed")
                 outcome = SolveOutcome(None, f"the solve could not run: {type(error).__name__}: {error}", 0.0)
+            finally:
+                if progress is not None:
+                    progress.close()
             return record(sessions, job_id, claimed.attempts, outcome, interrupted=interrupted())
+
+
+class ProgressWriter:
+    """Stores an attempt's plan so far off the solver's thread: only the latest document offered is written,
+    fenced by the attempt like the result (a stale attempt's progress is refused, and its writer stops)."""
+
+    def __init__(self, sessions: sessionmaker[Session], job_id: str, attempt: int) -> None:
+        self._sessions = sessions
+        self._job_id = job_id
+        self._attempt = attempt
+        self._state = threading.Condition()
+        self._latest: str | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self.written = 0
+
+    def offer(self, document: str) -> None:
+        """The plan so far (service/progress.py's JSON document); replaces one not yet written."""
+        with self._state:
+            if self._closed:
+                return
+            self._latest = document
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._write_loop, daemon=True, name=f"progress-{self._job_id}")
+                self._thread.start()
+            self._state.notify()
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Write nothing more (the result is about to be stored); waits for a write under way."""
+        with self._state:
+            self._closed = True
+            self._state.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+
+    def _write_loop(self) -> None:
+        with structlog.contextvars.bound_contextvars(job_id=self._job_id, attempt=self._attempt):
+            while True:
+                with self._state:
+                    while self._latest is None and not self._closed:
+                        self._state.wait()
+                    if self._closed:
+                        return
+                    document, self._latest = self._latest, None
+                assert document is not None
+                try:
+                    stored = self._store(document)
+                except Exception as error:  # progress is a courtesy: the solve goes on without it
+                    log.warning("job.progress_not_stored", error=f"{type(error).__name__}: {error}")
+                    continue
+                if not stored:
+                    log.info("job.progress_refused")  # a newer attempt holds the job, or it has ended
+                    return
+                self.written += 1
+
+    def _store(self, document: str) -> bool:
+        return in_transaction(self._sessions, lambda repo: repo.save_progress(self._job_id, self._attempt, document))
 
 
 def solve_input(sessions: sessionmaker[Session], claimed: ClaimedJob) -> str:

@@ -93,6 +93,9 @@ def make_celery(settings: Settings) -> Celery:
             name: {"exchange": name, "exchange_type": "direct", "routing_key": name} for name in (solve, express)
         },
         task_create_missing_queues=False,
+        # Remote control (the ping of /readyz) on an exchange of this deployment's own: workers of another
+        # deployment on the same broker do not answer for ours.
+        control_exchange=settings.queue_prefix,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         worker_send_task_events=False,

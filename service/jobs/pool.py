@@ -2,7 +2,9 @@
 
 The web process never runs CP-SAT itself. Each `SolveWorker` owns one child process (spawned, so it
 inherits no threads, locks or database connections) that imports the planner once and then solves the
-requests it is sent. `SolveWorker.run` blocks its calling thread until the child answers, and enforces:
+requests it is sent (through `solve_here`, as a Celery worker solves them). `SolveWorker.run` blocks its
+calling thread until the child answers, hands the job's progress sink the plan so far the child sends
+meanwhile (about once a second), and enforces:
 
 - cancellation: a shared byte the child's `should_stop` reads; the planner then returns its best plan;
 - the watchdog: CP-SAT time limits are not hard (and a deterministic solve's limit is deterministic time),
@@ -33,6 +35,7 @@ import structlog
 log = structlog.get_logger(__name__)
 
 DEFAULT_TARGET = "service.planning:make_plan"
+ProgressSink = Callable[[str], None]  # the plan so far, as service/progress.py documents it
 _START_TIMEOUT_S = 120.0  # importing OR-Tools on a loaded machine
 _POLL_S = 0.2  # how often a waiting thread looks at the cancel token
 SOLVER_NICENESS = 5  # below the web process; the LNS bound thread lowers itself further (to 10)
@@ -53,6 +56,7 @@ class SolveJob:
     time_limit_s: float
     attempt: int = 0  # the job's attempt this solve is (0: a solve nobody stores)
     cancel_requested: bool = False  # already asked to stop when it starts
+    progress: ProgressSink | None = None  # where the plan so far goes while it runs (None: nowhere)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,27 @@ def load_target(target: str) -> Callable[..., Any]:
     return function
 
 
+def solve_here(
+    planner: Callable[..., Any],
+    request_json: str,
+    *,
+    should_stop: Callable[[], bool],
+    on_progress: ProgressSink | None = None,
+) -> SolveOutcome:
+    """One solve in this process, the same in a solver process of the local pool and in a Celery worker:
+    the request's JSON through `planner` (service.planning.solve_json), the planner's failure as the
+    outcome's detail (the process lives on)."""
+    from service.planning import solve_json
+
+    started = time.monotonic()
+    try:
+        plan_json = solve_json(request_json, planner=planner, should_stop=should_stop, on_progress=on_progress)
+    except Exception as error:
+        detail = f"the planner failed: {type(error).__name__}: {error}"
+        return SolveOutcome(None, detail, time.monotonic() - started)
+    return SolveOutcome(plan_json, None, time.monotonic() - started)
+
+
 def _orphan_guard(parent_pid: int) -> None:
     # A killed server cannot stop its children; they must notice on their own and leave.
     while True:
@@ -97,7 +122,8 @@ def _orphan_guard(parent_pid: int) -> None:
 
 
 def serve(connection: Connection, stop_flag: StopFlag, target: str, parent_pid: int) -> None:
-    """Main loop of a solver process: (job_id, request_json) in, ("plan"|"error", text) out."""
+    """Main loop of a solver process: (job_id, request_json, reports_progress) in; ("progress", document)
+    while it solves, if asked, then ("plan"|"error", text) out."""
     # Ctrl-C reaches the whole process group; the parent decides when its children end.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Solves use every core they are given; the web process must still answer /healthz and small requests at
@@ -105,14 +131,20 @@ def serve(connection: Connection, stop_flag: StopFlag, target: str, parent_pid: 
     with contextlib.suppress(OSError):
         os.nice(SOLVER_NICENESS)
     threading.Thread(target=_orphan_guard, args=(parent_pid,), daemon=True, name="orphan-guard").start()
-    from service.contract import AllocationRequest
-
-    make_plan = load_target(target)
+    planner = load_target(target)
+    sending = threading.Lock()  # the plan so far is sent from a thread of its own
 
     def should_stop() -> bool:
         return bool(stop_flag.value) or os.getppid() != parent_pid
 
-    connection.send(("ready", os.getpid()))
+    def send(message: tuple[str, Any]) -> None:
+        with sending:
+            connection.send(message)
+
+    def send_progress(document: str) -> None:
+        send(("progress", document))
+
+    send(("ready", os.getpid()))
     while True:
         try:
             message = connection.recv()
@@ -120,15 +152,13 @@ def serve(connection: Connection, stop_flag: StopFlag, target: str, parent_pid: 
             return
         if message is None:
             return
-        _job_id, request_json = message
+        _job_id, request_json, reports_progress = message
+        outcome = solve_here(
+            planner, request_json, should_stop=should_stop, on_progress=send_progress if reports_progress else None
+        )
+        reply = ("plan", outcome.plan_json) if outcome.plan_json is not None else ("error", outcome.detail)
         try:
-            request = AllocationRequest.model_validate_json(request_json)
-            plan = make_plan(request, should_stop=should_stop)
-            reply: tuple[str, str] = ("plan", plan.model_dump_json())
-        except Exception as error:  # reported as the job's failure, the process lives on
-            reply = ("error", f"{type(error).__name__}: {error}")
-        try:
-            connection.send(reply)
+            send(reply)
         except (BrokenPipeError, OSError):
             return
 
@@ -196,7 +226,7 @@ class SolveWorker:
             self._stop_flag.value = 1 if cancel.is_set() else 0
             started = time.monotonic()
             try:
-                self._connection.send((job.job_id, job.request_json))
+                self._connection.send((job.job_id, job.request_json, job.progress is not None))
             except (BrokenPipeError, OSError) as error:
                 self._replace(f"send failed: {error}")
                 return SolveOutcome(None, f"the solver process was unavailable ({error})", 0.0)
@@ -274,9 +304,13 @@ class SolveWorker:
                     pass  # the process died mid-answer: handled below through its sentinel
                 else:
                     elapsed = time.monotonic() - started
+                    if kind == "progress":
+                        if job.progress is not None:
+                            job.progress(text)
+                        continue
                     if kind == "plan":
                         return SolveOutcome(text, None, elapsed)
-                    return SolveOutcome(None, f"the planner failed: {text}", elapsed)
+                    return SolveOutcome(None, text, elapsed)
             if self._process.sentinel in ready or not self._process.is_alive():
                 self._process.join(1.0)
                 exit_code = self._process.exitcode

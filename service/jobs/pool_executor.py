@@ -17,11 +17,10 @@ from typing import Any
 
 from service.contract import AllocationRequest, Options, Plan
 from service.jobs.runner import SolveUnavailable, TransientGroup
-from service.recommendations import solve_request
-from service.whatif import solve_variant
+from service.planning import solve_json
 
-# Top-level functions the engine submits; each is make_plan on a request's JSON, as a solver process does.
-PLAN_SOLVES: frozenset[Callable[..., Any]] = frozenset({solve_request, solve_variant})
+# The top-level function the engine submits: a request's JSON solved, as a solver process solves it.
+PLAN_SOLVES: frozenset[Callable[..., Any]] = frozenset({solve_json})
 _DEFAULT_TIME_LIMIT_S: float = Options.model_fields["time_limit_s"].default
 
 

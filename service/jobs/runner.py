@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import math
 import time
@@ -41,6 +42,7 @@ T = TypeVar("T")
 TERMINAL = frozenset({"done", "failed", "cancelled"})
 
 __all__ = [
+    "Attempt",
     "CancelResult",
     "IdempotencyConflict",
     "JobError",
@@ -83,13 +85,27 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """A running job's attempt: which one, since when, and its plan so far (service/progress.py's document
+    as its attempt stored it, and when; None until the search has one)."""
+
+    number: int
+    started_at: dt.datetime | None
+    time_limit_s: float
+    progress: dict[str, Any] | None
+    progress_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class JobView:
-    """What a client may see of a job: its plan when it has one, else its state."""
+    """What a client may see of a job: its plan when it has one, else its state (and, while it runs, its
+    attempt)."""
 
     id: str
     status: str  # the plan's status, or queued / running / failed / cancelled
     detail: str | None
     plan: dict[str, Any] | None
+    attempt: Attempt | None = None
 
     @property
     def finished(self) -> bool:
@@ -99,7 +115,10 @@ class JobView:
     def of(cls, job: Job) -> JobView:
         plan = job.plan.body if job.plan is not None else None
         status = str(plan["status"]) if plan is not None else job.status
-        return cls(job.id, status, job.detail, plan)
+        attempt = None
+        if plan is None and job.status == "running":
+            attempt = Attempt(job.attempts, job.started_at, job.time_limit_s, job.progress, job.progress_at)
+        return cls(job.id, status, job.detail, plan, attempt)
 
 
 CancelResult = Literal["not_found", "finished", "cancelled", "cancelling"]
@@ -379,17 +398,17 @@ class JobRunner:
                 del self._finished[job_id]
 
     async def cancel(self, tenant: str, job_id: str) -> CancelResult:
-        def mark(repo: JobRepository) -> tuple[str, list[QueuedJob]] | None:
+        def mark(repo: JobRepository) -> tuple[str, int, list[QueuedJob]] | None:
             marked = repo.cancel(tenant, job_id)
             if marked is None:
                 return None
-            before = marked[1]
-            return before, (repo.successors(job_id) if before == "queued" else [])
+            job, before = marked
+            return before, job.attempts, (repo.successors(job_id) if before == "queued" else [])
 
         found = await self._db(mark)
         if found is None:
             return "not_found"
-        before, released = found
+        before, attempt, released = found
         if before == "queued":
             self._executor.withdraw(job_id)
             self._metrics.jobs_finished.labels("cancelled").inc()
@@ -399,7 +418,7 @@ class JobRunner:
             return "cancelled"
         if before == "running":
             self._executor.interrupt(job_id)
-            log.info("job.cancel_requested", job_id=job_id, tenant=tenant)
+            log.info("job.cancel_requested", job_id=job_id, attempt=attempt, tenant=tenant)
             return "cancelling"
         return "finished"
 

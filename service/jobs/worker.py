@@ -34,13 +34,12 @@ import structlog
 from celery import Celery, Task, signals
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.contract import AllocationRequest
 from service.db.engine import make_engine, make_sessions
 from service.db.migrate import upgrade
 from service.db.repositories import JobRepository, QueuedJob
 from service.jobs.attempt import record, run_attempt
 from service.jobs.celery_app import LANES, TASK_NAME, check_distributed, limits_of, make_celery, publish, queue_name
-from service.jobs.pool import Limits, SolveJob, SolveOutcome, load_target
+from service.jobs.pool import Limits, SolveJob, SolveOutcome, load_target, solve_here
 from service.observability import configure_logging
 from service.settings import Settings, get_settings
 
@@ -81,7 +80,9 @@ def register(app: Celery) -> Task:
     """Add the solve task to `app` (on the worker's side; API processes publish by name)."""
 
     def solve_job(task: Task, job_id: str) -> str:
-        return _solve_job(task, job_id)
+        # Every line the task logs names its job (and, once claimed, its attempt: service/jobs/attempt.py).
+        with structlog.contextvars.bound_contextvars(job_id=job_id, task_id=task.request.id):
+            return _solve_job(task, job_id)
 
     options = {"name": TASK_NAME, "bind": True, "acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
     task: Task = app.task(**options)(solve_job)
@@ -132,8 +133,8 @@ def _release(*, app: Celery, state: _Process, jobs: Sequence[QueuedJob]) -> None
 
 
 def _solve_here(job: SolveJob, state: _Process, app: Celery) -> SolveOutcome:
-    """`make_plan` (WORKER_PLANNER) in this process, watched by the heartbeat thread."""
-    make_plan = load_target(state.settings.worker_planner)
+    """The planner (WORKER_PLANNER) in this process, watched by the heartbeat thread."""
+    planner = load_target(state.settings.worker_planner)
     stop = threading.Event()
     if job.cancel_requested:
         stop.set()
@@ -147,11 +148,7 @@ def _solve_here(job: SolveJob, state: _Process, app: Celery) -> SolveOutcome:
     )
     heartbeat.start()
     try:
-        request = AllocationRequest.model_validate_json(job.request_json)
-        plan = make_plan(request, should_stop=stop.is_set)
-        return SolveOutcome(plan.model_dump_json(), None, time.monotonic() - started)
-    except Exception as error:  # reported as the job's failure; the worker lives on
-        return SolveOutcome(None, f"the planner failed: {type(error).__name__}: {error}", time.monotonic() - started)
+        return solve_here(planner, job.request_json, should_stop=stop.is_set, on_progress=job.progress)
     finally:
         done.set()
         heartbeat.join(5.0)

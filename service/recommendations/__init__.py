@@ -49,7 +49,7 @@ from service.contract import (
 from service.eligibility import serve_refusal
 from service.planning import make_plan
 from service.recommendations.choice import Choice, ranked, who
-from service.recommendations.pricing import PlanSolver, Pricing, pinned_request, solve_request
+from service.recommendations.pricing import PlanSolver, Pricing, pinned_request
 
 # --------------------------------------------------------------------------- entry points
 
@@ -280,5 +280,4 @@ __all__ = [
     "parse_recommendation_request",
     "pinned_request",
     "recommend",
-    "solve_request",
 ]

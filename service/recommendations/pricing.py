@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from service import costing
 from service.contract import AllocationRequest, Baseline, Demand, Pin, Plan, SlotChange
 from service.eligibility import may_lead
-from service.planning import make_plan
+from service.planning import solve_json
 from service.recommendations.choice import Choice, ranked, who
 from service.solver.ledger import Ledger
 from service.solver.problem import COST_SCALE, HOURS_SCALE, Problem, compile_problem
@@ -279,7 +279,7 @@ class Pricing:
         if executor is None:
             plans = [self.solve(r) for r in requests]
         else:
-            futures = [executor.submit(solve_request, r.model_dump_json()) for r in requests]
+            futures = [executor.submit(solve_json, r.model_dump_json()) for r in requests]
             plans = [Plan.model_validate_json(f.result()) for f in futures]
         for choice, plan in zip(chosen, plans, strict=True):
             choice.plan = plan
@@ -347,8 +347,3 @@ def pinned_request(request: AllocationRequest, opportunity_id: str, demand_id: s
     if not any(p.demand_id == demand_id and p.staff_id == staff_id for p in opportunity.pinned):
         opportunity.pinned.append(Pin(demand_id=demand_id, staff_id=staff_id))
     return changed
-
-
-def solve_request(request_json: str) -> str:
-    """A picklable solve for a process pool: request JSON in, plan JSON out."""
-    return make_plan(AllocationRequest.model_validate_json(request_json)).model_dump_json()

@@ -501,7 +501,10 @@ class LnsSearch:
         params: LnsParams,
         should_stop: Callable[[], bool] | None = None,
         on_solution: Callable[[float, float], None] | None = None,
+        on_improvement: Callable[[Callable[[], Solution], int], None] | None = None,
     ) -> None:
+        """`on_solution` hears (seconds, objective) of each better plan; `on_improvement` gets a reader of the
+        plan itself and the best bound on the objective known then (service/solver/solve.py's incumbents)."""
         self.started = time.perf_counter()
         self.deadline = self.started + params.time_budget_s
         self.problem = problem
@@ -510,6 +513,7 @@ class LnsSearch:
         self.params = params
         self.should_stop = should_stop
         self.on_solution = on_solution
+        self.on_improvement = on_improvement
         self.objective = PlanTerms(level.terms, variables)
         self.rng = random.Random(params.seed)
         self.turns = NeighbourhoodTurns(problem, self.rng, params.whole_model)
@@ -619,6 +623,17 @@ class LnsSearch:
     def _report(self) -> None:
         if self.on_solution is not None:
             self.on_solution(time.perf_counter() - self.started, float(self.best_value))
+        if self.on_improvement is not None:
+            best = self.best
+            self.on_improvement(lambda: best, self._bound_so_far())
+
+    def _bound_so_far(self) -> int:
+        """The bound known while the search runs: the trivial one, or the LP relaxation's once solved (the
+        bound search's proof comes only at the end)."""
+        bound, lp = self.level.trivial_bound, self.lp.optimum
+        if lp is not None and self.level.maximize:
+            bound = min(bound, lp.bound)
+        return max(bound, self.best_value) if self.level.maximize else min(bound, self.best_value)
 
     def _outcome(self) -> LnsOutcome:
         best, value, level = self.best, self.best_value, self.level

@@ -8,6 +8,7 @@ weights mix the levels, so no amount of cost can ever buy back a cent of covered
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections import defaultdict
@@ -45,6 +46,25 @@ from service.solver.tie_break import closest_to_warm_start
 Status = Literal["optimal", "feasible", "infeasible", "unknown"]
 StopCheck = Callable[[], bool]
 ProgressHook = Callable[[float, float], None]  # (seconds since start, covered value scaled) per solution
+
+
+@dataclass(frozen=True)
+class Incumbent:
+    """A plan better than any before it, found while the search runs: what progress reports are made of.
+
+    `level` is the objective level it was found on (`first_plan` for the greedy plan the search starts
+    from), `value_bound` the best bound on covered value known then (scaled). `read()` gives the plan: it is
+    valid only during the hook's call (inside CP-SAT's solution callback it reads the solver's values) and
+    costs a pass over the variables, so a hook not interested in this one does not call it.
+    """
+
+    level: str
+    value_bound: int
+    read: Callable[[], Solution]
+
+
+IncumbentHook = Callable[[Incumbent], None]
+UNKNOWN_BOUND = -1  # a search that has no finite bound yet reports this one
 
 
 @dataclass(frozen=True)
@@ -147,10 +167,21 @@ def default_linearization(problem: Problem) -> int:
 
 
 class _Recorder(cp_model.CpSolverSolutionCallback):
-    def __init__(self, start: float, hook: ProgressHook | None) -> None:
+    """Notes each solution's time and objective, and hands it to the incumbent hook (`report`) with a reader
+    of the plan and the level's objective bound."""
+
+    def __init__(
+        self,
+        start: float,
+        hook: ProgressHook | None,
+        variables: Variables,
+        report: Callable[[Callable[[], Solution], int], None] | None = None,
+    ) -> None:
         super().__init__()
         self.start = start
         self.hook = hook
+        self.variables = variables
+        self.report = report
         self.points: list[tuple[float, float]] = []
 
     def on_solution_callback(self) -> None:
@@ -158,6 +189,16 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         self.points.append(point)
         if self.hook is not None:
             self.hook(*point)
+        if self.report is not None:
+            bound = self.best_objective_bound
+            self.report(self.read, round(bound) if math.isfinite(bound) else UNKNOWN_BOUND)
+
+    def read(self) -> Solution:
+        """The solution this callback is called for (only during the call)."""
+        return Solution(
+            assigned=tuple(p for p, var in enumerate(self.variables.assign) if self.boolean_value(var)),
+            leads=tuple(q for q, var in enumerate(self.variables.lead) if self.boolean_value(var)),
+        )
 
 
 def _stop_watch(solver: cp_model.CpSolver, should_stop: StopCheck, done: threading.Event, stopped: list[bool]) -> None:
@@ -171,11 +212,21 @@ def _stop_watch(solver: cp_model.CpSolver, should_stop: StopCheck, done: threadi
 class _Levels:
     """Runs the objective levels on one model, fixing each optimum before the next."""
 
-    def __init__(self, problem: Problem, params: SolveParams, should_stop: StopCheck | None, deadline: float) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        params: SolveParams,
+        should_stop: StopCheck | None,
+        deadline: float,
+        on_incumbent: IncumbentHook | None = None,
+    ) -> None:
         self.problem = problem
         self.params = params
         self.should_stop = should_stop
         self.deadline = deadline
+        self.on_incumbent = on_incumbent
+        # The best bound on covered value known: level 1 raises it as it goes, later levels keep its last.
+        self.value_bound = upper_bound(problem)
         self.model, self.vars = build_model(problem, should_stop=should_stop)
         self.workers = params.num_workers or default_workers(problem)
         self.linearization = (
@@ -242,7 +293,7 @@ class _Levels:
             add_solution_hint(self.model, self.problem, self.vars, hint)
         solver = self.solver(time_limit)
         started = time.perf_counter()
-        recorder = _Recorder(started, hook)
+        recorder = _Recorder(started, hook, self.vars, self.reporter(name))
         with self.watching(solver):
             status = solver.solve(self.model, recorder)
         if name == "covered_value":
@@ -259,6 +310,21 @@ class _Levels:
             leads=tuple(q for q, var in enumerate(self.vars.lead) if solver.boolean_value(var)),
         )
         return status, solution, objective, bound
+
+    def reporter(self, level: str) -> Callable[[Callable[[], Solution], int], None] | None:
+        """What a level's search calls with each better plan (a reader of it) and its objective's bound; the
+        bound is of covered value on level 1 only, later levels report level 1's."""
+        hook = self.on_incumbent
+        if hook is None:
+            return None
+
+        trivial = upper_bound(self.problem)
+
+        def report(read: Callable[[], Solution], objective_bound: int) -> None:
+            known = objective_bound != UNKNOWN_BOUND and level == "covered_value"
+            hook(Incumbent(level, min(objective_bound, trivial) if known else self.value_bound, read))
+
+        return report
 
     def run_lns(
         self, name: str, terms: Terms, maximize: bool, start: Solution, time_limit: float, hook: ProgressHook | None
@@ -280,7 +346,9 @@ class _Levels:
             # The LP relaxation is of covered value: it guides (and bounds) level 1 only.
             lp_guide=name == "covered_value",
         )
-        search = LnsSearch(self.problem, self.model, self.vars, level, params, self.should_stop, hook)
+        search = LnsSearch(
+            self.problem, self.model, self.vars, level, params, self.should_stop, hook, self.reporter(name)
+        )
         outcome = search.run(start)
         status = cp_model.OPTIMAL if outcome.proven else cp_model.FEASIBLE
         wall_ms = round((time.perf_counter() - started) * 1000)
@@ -371,8 +439,12 @@ def solve(
     params: SolveParams | None = None,
     should_stop: StopCheck | None = None,
     on_solution: ProgressHook | None = None,
+    on_incumbent: IncumbentHook | None = None,
 ) -> Result:
-    """Solve the three levels within params.time_limit_s (CP-SAT limits are soft: a little over is normal)."""
+    """Solve the three levels within params.time_limit_s (CP-SAT limits are soft: a little over is normal).
+
+    `on_incumbent` hears of every better plan as it is found, on any level, from the search's own threads
+    (it must be quick: the search waits for it); the greedy plan the search starts from comes first."""
     params = params or SolveParams()
     start = time.perf_counter()
     deadline = start + params.time_limit_s
@@ -384,10 +456,13 @@ def solve(
         start_plan = greedy(problem, prefer=Solution(tuple(problem.warm_pairs), tuple(problem.warm_leads)))
         if start_plan is not None and (hint is None or evaluate(problem, start_plan)[0] >= evaluate(problem, hint)[0]):
             hint = start_plan
+    if on_incumbent is not None and hint is not None:
+        first = hint
+        on_incumbent(Incumbent("first_plan", upper_bound(problem), lambda: first))
     if (should_stop is not None and should_stop()) or not _time_for_model(problem, params, deadline):
         return _greedy_result(problem, hint, start, stopped=should_stop is not None and should_stop())
     try:
-        levels = _Levels(problem, params, should_stop, deadline)
+        levels = _Levels(problem, params, should_stop, deadline, on_incumbent)
     except BuildStopped:
         return _greedy_result(problem, hint, start, stopped=True)
     build_ms = round((time.perf_counter() - start) * 1000)
@@ -435,6 +510,7 @@ def solve(
         return finish(**_greedy_outcome(problem, hint))
 
     proven = status == cp_model.OPTIMAL
+    levels.value_bound = value if proven else max(bound, value)
     value_terms = covered_value_terms(problem, levels.vars)
     # ">= value" alone holds the optimum (nothing exceeds it); an equality on these large coefficients
     # would only make propagation harder.
@@ -623,6 +699,8 @@ def _rules_without_pins() -> tuple[Callable[..., None], ...]:
 
 __all__ = [
     "Conflict",
+    "Incumbent",
+    "IncumbentHook",
     "LevelReport",
     "Result",
     "Solution",

@@ -2,8 +2,7 @@
 
 changes.py   the scenario request and its ten change ops; apply_changes(base, changes) -> request
 compare.py   compare(base, base_plan, variant, variant_plan) -> Comparison: KPI deltas and who moved where
-run.py       run_scenario(scenario) -> ScenarioResult (variants warm-started from the base plan);
-             solve_variant(request_json) -> plan_json for a pool
+run.py       run_scenario(scenario) -> ScenarioResult (variants warm-started from the base plan)
 report.py    the comparison as text (the CLI's `scenario` command)
 
 The director's what-if files scenarios/whatif-*.json are written by benchmarks/generator/presets.py.
@@ -48,7 +47,6 @@ from service.whatif.run import (
     VariantOutcome,
     assemble,
     run_scenario,
-    solve_variant,
     warm_start_of,
     warm_started,
 )
@@ -87,7 +85,6 @@ __all__ = [
     "kpis_of",
     "parse_scenario",
     "run_scenario",
-    "solve_variant",
     "variant_requests",
     "warm_start_of",
     "warm_started",

@@ -7,7 +7,7 @@ equally good on all three objective levels, returns one that keeps as much of it
 comparison shows the moves the change causes and not equal-cost swaps elsewhere. The warm start changes no
 objective level: the variant's covered value, changes and cost are those of solving the changed request
 without it. Every solve is one call on an AllocationRequest, so a caller with a process pool can run the
-variants in parallel: `solve_variant(request_json)` is the picklable solve, and `assemble(...)` builds the
+variants in parallel: `service.planning.solve_json(request_json)` is the picklable solve, and `assemble(...)` builds the
 result from the plans.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
 from service.contract import AllocationRequest, ContractModel, LeadChoice, Plan, PlannedAssignment, WarmStart
-from service.planning import make_plan
+from service.planning import make_plan, solve_json
 from service.whatif.changes import Change, ScenarioRequest, variant_requests
 from service.whatif.compare import Comparison, compare
 
@@ -57,17 +57,6 @@ def warm_started(request: AllocationRequest, base_plan: Plan | None) -> Allocati
     return request.model_copy(update={"options": options})
 
 
-def solve_variant(request_json: str) -> str:
-    """One solve as a picklable top-level function: request JSON in, plan JSON out.
-
-    No state is shared with the base's solve: what the variant knows of the base plan is in its request
-    (`options.warm_start`), so the variant's plan is exactly what solving that request directly gives (the
-    request's own options, e.g. `deterministic`, decide reproducibility).
-    """
-    request = AllocationRequest.model_validate_json(request_json)
-    return make_plan(request).model_dump_json()
-
-
 def assemble(
     scenario: ScenarioRequest,
     requests: Sequence[AllocationRequest],
@@ -99,7 +88,7 @@ def run_scenario(
 
     The base is solved first, then each variant warm-started from its plan. Without `executor` the
     plans are solved one after the other with `solve`. With one, the base and then the variants (all at
-    once) are sent to `solve_variant` on it, e.g. a ProcessPoolExecutor, and `solve` is not used.
+    once) are sent to `solve_json` on it, e.g. a ProcessPoolExecutor, and `solve` is not used.
     """
     changed = variant_requests(scenario)
     if executor is None:
@@ -107,8 +96,8 @@ def run_scenario(
         requests = [warm_started(request, base_plan) for request in changed]
         plans = [solve(request) for request in requests]
     else:
-        base_plan = Plan.model_validate_json(executor.submit(solve_variant, scenario.base.model_dump_json()).result())
+        base_plan = Plan.model_validate_json(executor.submit(solve_json, scenario.base.model_dump_json()).result())
         requests = [warm_started(request, base_plan) for request in changed]
-        futures = [executor.submit(solve_variant, r.model_dump_json()) for r in requests]
+        futures = [executor.submit(solve_json, r.model_dump_json()) for r in requests]
         plans = [Plan.model_validate_json(future.result()) for future in futures]
     return assemble(scenario, requests, base_plan, plans)

@@ -10,13 +10,19 @@ from collections.abc import Callable
 
 from service.contract import AllocationRequest, Plan
 from service.planning import make_plan
+from service.progress import ProgressSink
 
 HANG_SEED = 4242  # options.seed that makes the "solver" ignore its time limit and should_stop
 CRASH_SEED = 4343  # options.seed that makes the solver process die
 OVERRUN_SEED = 4444  # options.seed that makes the "solver" overrun its time limit until told to stop
 
 
-def make_plan_or_misbehave(request: AllocationRequest, *, should_stop: Callable[[], bool] | None = None) -> Plan:
+def make_plan_or_misbehave(
+    request: AllocationRequest,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+    on_progress: ProgressSink | None = None,
+) -> Plan:
     if request.options.seed == HANG_SEED:
         threading.Event().wait()  # forever: only the watchdog ends this
     if request.options.seed == CRASH_SEED:
@@ -26,7 +32,7 @@ def make_plan_or_misbehave(request: AllocationRequest, *, should_stop: Callable[
         assert should_stop is not None
         while not should_stop():
             threading.Event().wait(0.02)
-    return make_plan(request, should_stop=should_stop)
+    return make_plan(request, should_stop=should_stop, on_progress=on_progress)
 
 
 TARGET = f"{__name__}:make_plan_or_misbehave"

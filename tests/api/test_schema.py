@@ -53,7 +53,7 @@ def app(database_target: DatabaseTarget, solve_pool: SolvePool) -> Iterator[Fast
 schema = schemathesis.openapi.from_dict(create_app(Settings(database_url="sqlite:///unused.db")).openapi())
 
 
-def _bounded(case: Any) -> None:
+def bounded_solves(case: Any) -> None:
     # Valid time limits go up to 600 s; a fuzzed request does not need more than 2 to be solved. The request
     # is the body itself (plans), its `base` (scenarios) or its `request` (recommendations), whose `limit`
     # re-solves are capped at 3 too. Only valid values are lowered, so invalid ones are still sent.
@@ -80,7 +80,7 @@ def test_the_api_keeps_its_openapi_promises(case: Any, app: FastAPI, database_ta
         # cases for POST /v1/scenarios, 260 of them solved) runs on SQLite only in the default run; CI and
         # HYPOTHESIS_PROFILE=full run it on both databases. Examples and fuzzing run on both either way.
         return
-    _bounded(case)
+    bounded_solves(case)
     # Schemathesis gives up on a response after 10 s by default. A synchronous solve may wait behind the
     # tenant's 8 active jobs on the pool's 2 processes, on a machine that runs another test beside it.
     case.call_and_validate(headers={"X-API-Key": API_KEY}, checks=CHECKS, app=app, timeout=RESPONSE_TIMEOUT_S)

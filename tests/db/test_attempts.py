@@ -92,3 +92,38 @@ def test_a_job_another_attempt_holds_is_not_solved_again(sessions: sessionmaker[
     held = run_attempt(sessions, job_id, solve, lease_s=30, max_attempts=3)
     assert held.claim == "held"
     assert 0 < held.lease_left_s <= 30
+
+
+def stored_progress(sessions: sessionmaker[Session], job_id: str) -> tuple[dict[str, Any] | None, dt.datetime | None]:
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        return job.progress, job.progress_at
+
+
+def test_only_the_attempt_that_holds_a_job_stores_its_plan_so_far(sessions: sessionmaker[Session]) -> None:
+    job_id = queued_job(sessions)
+    so_far = {"phase": "covered_value", "found_after_s": 1.5, "improvements": 3, "plan": PLAN}
+    with sessions.begin() as session:
+        assert JobRepository(session).claim(job_id, lease_s=10).kind == "claimed"
+        assert JobRepository(session).save_progress(job_id, 1, json.dumps(so_far))
+    stored, stored_at = stored_progress(sessions, job_id)
+    assert stored == so_far
+    assert stored_at is not None
+
+    # Attempt 1's lease runs out and attempt 2 takes the job over: it starts with no plan so far, and the
+    # stale attempt can no longer write one.
+    later = utcnow() + dt.timedelta(seconds=60)
+    with sessions.begin() as session:
+        assert JobRepository(session).claim(job_id, lease_s=10, now=later).kind == "claimed"
+    assert stored_progress(sessions, job_id) == (None, None)
+    with sessions.begin() as session:
+        assert not JobRepository(session).save_progress(job_id, 1, json.dumps(so_far))
+        assert JobRepository(session).save_progress(job_id, 2, json.dumps({**so_far, "improvements": 1}))
+    assert (stored_progress(sessions, job_id)[0] or {})["improvements"] == 1
+
+    # The result ends the plan so far, and nothing more is written once the job has ended.
+    assert record(sessions, job_id, 2, SolveOutcome(json.dumps(PLAN), None, 1.0)).status == "optimal"
+    assert stored_progress(sessions, job_id) == (None, None)
+    with sessions.begin() as session:
+        assert not JobRepository(session).save_progress(job_id, 2, json.dumps(so_far))

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.workload import is_finished, is_running, small_request, wait_for_status
+from tests.api.workload import is_finished, small_request, wait_for, wait_for_status
+from tests.checker import check_plan
 from tests.db.targets import database_target_for
 from tests.distributed.processes import Cluster, cluster, large_request
 
@@ -89,13 +90,20 @@ def test_jobs_posted_to_either_api_process_are_each_solved_exactly_once(two_by_t
 def test_a_cancel_through_the_other_api_process_stops_the_solve_and_keeps_its_plan(two_by_two: Cluster) -> None:
     first, second = two_by_two.apis
     headers = as_tenant(1)
-    accepted = first.client.post(
-        "/v1/plans", params={"mode": "async"}, json=large_request(time_limit_s=120), headers=headers
-    )
+    request = large_request(time_limit_s=120)
+    accepted = first.client.post("/v1/plans", params={"mode": "async"}, json=request, headers=headers)
     assert accepted.status_code == 202, accepted.text
     plan_id = accepted.json()["id"]
-    wait_for_status(WithHeaders(second.client, headers), plan_id, is_running, timeout_s=120)
-    time.sleep(2.0)  # let the search find plans worth keeping
+    # The worker stores its plan so far in the database, so either API process shows it while it runs.
+    running = wait_for_status(WithHeaders(second.client, headers), plan_id, has_a_plan_so_far, timeout_s=180)
+    so_far = running["plan"]
+    assert (so_far["id"], so_far["status"]) == (plan_id, "feasible")
+    assert check_plan(request, so_far).violations == []
+    assert running["progress"]["attempt"] == 1
+    assert running["progress"]["covered_value"] == so_far["objective"]["covered_value"]
+    seen_first = wait_for_status(WithHeaders(first.client, headers), plan_id, has_a_plan_so_far, timeout_s=60)
+    assert seen_first["progress"]["covered_value"] >= running["progress"]["covered_value"]
+
     asked = time.monotonic()
     cancel = second.client.delete(f"/v1/plans/{plan_id}", headers=headers)
     assert cancel.status_code in (200, 202), cancel.text
@@ -103,11 +111,36 @@ def test_a_cancel_through_the_other_api_process_stops_the_solve_and_keeps_its_pl
     stopped_s = time.monotonic() - asked
     assert (kept["status"], kept["cancelled"]) == ("feasible", True)
     assert kept["assignments"], "the best plan so far is kept"
+    assert kept["objective"]["covered_value"] >= seen_first["progress"]["covered_value"]
     # About a second: the worker sees the cancel within a heartbeat (0.5 s) and the planner answers at once.
     assert stopped_s < 10, f"the solve took {stopped_s:.1f} s to stop after the cancel"
     assert first.client.get(f"/v1/plans/{plan_id}", headers=headers).json() == kept
     (seen,) = [e for w in two_by_two.workers for e in w.events("job.cancel_seen") if e["job_id"] == plan_id]
     assert seen["attempt"] == 1
+    # The logs of both sides name the job, and the attempt where there is one.
+    (asked_log,) = second.events("job.cancel_requested", job_id=plan_id)
+    assert asked_log["attempt"] == 1
+    assert second.events("http.request", job_id=plan_id, method="DELETE")
+    assert first.events("http.request", job_id=plan_id, method="POST", status=202)
+    (worker,) = [w for w in two_by_two.workers if w.events("job.started", job_id=plan_id)]
+    assert [e["attempt"] for e in worker.events("job.finished", job_id=plan_id)] == [1]
+
+
+def test_readiness_and_metrics_see_the_broker_its_queues_and_the_workers(two_by_two: Cluster) -> None:
+    api = two_by_two.apis[0]
+
+    def ready() -> dict[str, Any] | None:
+        response = api.client.get("/readyz")
+        return response.json() if response.status_code == 200 else None
+
+    readiness = wait_for(ready, timeout_s=60, what="/readyz to see the workers", interval_s=0.5)
+    assert (readiness["broker"], readiness["workers"]) == ("reachable", 2)
+    metrics = api.client.get("/metrics").text
+    assert "broker_reachable 1.0" in metrics
+    assert "workers_alive 2.0" in metrics
+    for lane in ("solve", "express"):
+        assert f'broker_queue_messages{{queue="{two_by_two.prefix}.{lane}"}}' in metrics
+        assert f'broker_queue_consumers{{queue="{two_by_two.prefix}.{lane}"}} 2.0' in metrics
 
 
 def test_scenarios_and_recommendations_run_on_the_workers(two_by_two: Cluster) -> None:
@@ -202,6 +235,11 @@ def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
         thread.join(120)
     assert all(answer is not None for answer in answers)
     return [answer for answer in answers if answer is not None]
+
+
+def has_a_plan_so_far(body: dict[str, Any]) -> bool:
+    """Running, with a plan so far that staffs someone: a cancel now has a plan worth keeping."""
+    return body["status"] == "running" and bool(body.get("plan", {}).get("assignments"))
 
 
 class WithHeaders:

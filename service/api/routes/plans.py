@@ -12,10 +12,11 @@ from service.api.body import BodyExample, JsonBody
 from service.api.deps import RunnerDep, SessionDep, SettingsDep, TenantDep
 from service.api.errors import Conflict, NotFound, SolveFailed, ValidationFailed
 from service.api.openapi import LOCATION_HEADER, json_response, problems, schema_ref
-from service.api.schemas import JobState, PlanPage, PlanSummary
+from service.api.schemas import JobProgress, JobState, PlanPage, PlanSummary
 from service.contract import AllocationRequest, FieldError, InvalidRequest, parse_request
+from service.db.base import utcnow
 from service.db.repositories import InvalidCursor, JobRepository, PageCursor
-from service.jobs.runner import JobRunner, JobView, Submission
+from service.jobs.runner import Attempt, JobRunner, JobView, Submission
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
@@ -59,8 +60,39 @@ AllocationBody = Annotated[
 
 
 def state_response(view: JobView, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    state = JobState.model_validate({"id": view.id, "status": view.status, "detail": view.detail})
-    return JSONResponse(state.model_dump(), status_code=status_code, headers=headers)
+    """`{id, status, cancelled, detail}`, and while the job runs its `progress` and plan so far."""
+    progress = progress_of(view.attempt) if view.attempt is not None else None
+    state = JobState.model_validate({"id": view.id, "status": view.status, "detail": view.detail, "progress": progress})
+    body = state.model_dump(mode="json", exclude={"plan"}, exclude_none=False)
+    if progress is None:
+        del body["progress"]
+    elif view.attempt is not None and view.attempt.progress is not None:
+        body["plan"] = {**view.attempt.progress["plan"], "id": view.id}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def progress_of(attempt: Attempt) -> JobProgress:
+    """A running attempt as the client sees it: its time so far and the figures of its plan so far."""
+    elapsed = 0.0 if attempt.started_at is None else (utcnow() - attempt.started_at).total_seconds()
+    progress = JobProgress(
+        attempt=attempt.number, elapsed_s=round(max(elapsed, 0.0), 3), time_limit_s=attempt.time_limit_s
+    )
+    document = attempt.progress
+    if document is None:
+        return progress
+    objective = document["plan"]["objective"]
+    return progress.model_copy(
+        update={
+            "phase": document["phase"],
+            "found_after_s": document["found_after_s"],
+            "improvements": document["improvements"],
+            "covered_value": objective["covered_value"],
+            "total_cost": objective["total_cost"],
+            "bound": objective["bound"],
+            "gap": objective["gap"],
+            "updated_at": attempt.progress_at,
+        }
+    )
 
 
 def view_response(view: JobView, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -164,10 +196,15 @@ def list_plans(
 
 @router.get(
     "/{plan_id}",
-    summary="A plan, or its job's state while it is being solved",
+    summary="A plan, or its job's state (and the plan so far) while it is being solved",
     response_model=None,
     responses={
-        200: json_response("The plan, or `{id, status}` while queued or running, or why it ended.", "Plan", "JobState"),
+        200: json_response(
+            "The plan; or `{id, status}` while queued; or while running `{id, status, progress, plan}` with the "
+            "best plan found so far; or why it ended.",
+            "Plan",
+            "JobState",
+        ),
         **problems(401, 404),
     },
 )

@@ -19,6 +19,8 @@ from service.db.models import ACTIVE_STATUSES, IdempotencyKey, Job, Scenario, Sc
 
 # Plan statuses of a solve that stopped before proving its answer.
 CUT_SHORT = frozenset({"feasible", "unknown"})
+# PostgreSQL NOTIFY channel of ended jobs; the payload is "<schema> <job id>" (service/jobs/listener.py).
+JOB_ENDED_CHANNEL = "presales_job_ended"
 
 
 def new_id() -> str:
@@ -285,6 +287,7 @@ class JobRepository:
             if job.cancel_requested:
                 job.status, job.finished_at, job.lease_expires_at = "cancelled", now, None
                 job.detail = "cancelled; the worker solving it was lost before the solve stopped, so no plan was kept"
+                self._announce_end(job.id)
                 return Claim("closed", status=job.status)
             if max_attempts is not None and job.attempts >= max_attempts:
                 job.status, job.finished_at, job.lease_expires_at = "failed", now, None
@@ -292,6 +295,7 @@ class JobRepository:
                     f"the worker solving this request was lost during each of {job.attempts} attempts; "
                     "it is not tried again"
                 )
+                self._announce_end(job.id)
                 return Claim("closed", status=job.status)
         else:
             return Claim("ended")
@@ -359,6 +363,7 @@ class JobRepository:
         if row is None:
             return None
         tenant, cancel_requested, _ = row
+        self._announce_end(job_id)
         plan = {**plan, "id": job_id}
         if cancel_requested and plan["status"] in CUT_SHORT:
             plan["cancelled"] = True
@@ -390,7 +395,20 @@ class JobRepository:
             finished_at=now,
             lease_expires_at=None,
         )
-        return None if row is None else str(row[2])
+        if row is None:
+            return None
+        self._announce_end(job_id)
+        return str(row[2])
+
+    def _announce_end(self, job_id: str) -> None:
+        """Tell the API processes listening on PostgreSQL that this job ended, so that a request waiting for it
+        (in any process) answers at once instead of at its next poll. PostgreSQL delivers the notice at
+        commit and drops it on rollback; on SQLite one process runs everything and wakes its own waiters."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(
+                text("SELECT pg_notify(:channel, current_schema() || ' ' || :job_id)"),
+                {"channel": JOB_ENDED_CHANNEL, "job_id": job_id},
+            )
 
     def requeue(self, job_id: str, attempt: int, *, uncount_attempt: bool) -> bool:
         """running -> queued, when the server stops before the solve could finish; False if refused."""
@@ -417,6 +435,7 @@ class JobRepository:
             job.cancel_requested = True
             job.detail = "cancelled before the solve started"
             job.finished_at = utcnow()
+            self._announce_end(job_id)
         elif before == "running":
             job.cancel_requested = True
         return job, before

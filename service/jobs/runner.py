@@ -318,6 +318,7 @@ class JobRunner:
         )
         started = time.monotonic()
         answered = False
+        ended_here = self._finished.setdefault(job_id, asyncio.Event())  # set when this process hears of its end
         try:
             await self._executor.dispatch([QueuedJob(job_id, time_limit_s, size)])
             while True:
@@ -330,8 +331,12 @@ class JobRunner:
                     )
                 if self._stopping:
                     return SolveOutcome(None, "the server is stopping", time.monotonic() - started)
-                await asyncio.sleep(self._executor.wait_poll_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended_here.wait(), timeout=self._executor.wait_poll_s)
         finally:
+            if self._finished.get(job_id) is ended_here:
+                del self._finished[job_id]
+
             # Answered: forget it. Abandoned: stop it; the sweep forgets it once it has ended.
             def forget(repo: JobRepository) -> None:
                 if answered:

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, delete, or_, select, text, update
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import and_, case, delete, func, or_, select, text, update
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from service.db.base import utcnow
 from service.db.models import ACTIVE_STATUSES, IdempotencyKey, Job, Scenario, ScenarioPlan, StoredPlan, StoredRequest
@@ -171,11 +171,10 @@ class JobRepository:
             hidden=hidden,
             group_id=group_id,
         )
-        self.session.add(request)
-        self.session.flush()
-        self.session.add(job)
-        self.session.flush()
+        self.session.add_all([request, job])
+        self.session.flush()  # the request before the job (their relationship orders them)
         if idempotency_key is not None:
+            # No relationship orders the key after its job: a flush of its own.
             self.session.add(IdempotencyKey(tenant=tenant, key=idempotency_key, body_sha256=body_sha256, job_id=job.id))
             self.session.flush()
         return job
@@ -196,10 +195,11 @@ class JobRepository:
         if not is_row_id(job_id):
             return None
         query = select(Job).where(Job.id == job_id, Job.tenant == tenant, Job.hidden.is_(False))
+        # One row each: joined in the same query (a waiting request reads its job this way, often).
         if with_plan:
-            query = query.options(selectinload(Job.plan))
+            query = query.options(joinedload(Job.plan))
         if with_request:
-            query = query.options(selectinload(Job.request))
+            query = query.options(joinedload(Job.request))
         return self.session.scalars(query).one_or_none()
 
     def many(self, tenant: str, job_ids: Sequence[str], *, with_plan: bool = False) -> dict[str, Job]:
@@ -216,13 +216,18 @@ class JobRepository:
         """A job whatever its tenant; for the job runner only, never for a client's request."""
         if not with_plan:
             return self.session.get(Job, job_id)
-        query = select(Job).where(Job.id == job_id).options(selectinload(Job.plan))
+        query = select(Job).where(Job.id == job_id).options(joinedload(Job.plan))
         return self.session.scalars(query).one_or_none()
 
     def active(self, tenant: str) -> Sequence[Job]:
         """The tenant's queued and running jobs, hidden ones aside (they count by group: active_groups)."""
         query = select(Job).where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES), Job.hidden.is_(False))
         return self.session.scalars(query).all()
+
+    def active_count(self, tenant: str) -> int:
+        """How many of the tenant's jobs `active` would return, counted by the database."""
+        query = select(func.count()).where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES), Job.hidden.is_(False))
+        return int(self.session.scalar(query) or 0)
 
     def active_groups(self, tenant: str) -> set[str]:
         """The groups (recommendations) of the tenant's queued or running hidden jobs."""
@@ -270,7 +275,7 @@ class JobRepository:
         """
         now = now or utcnow()
         job = self.session.scalars(
-            select(Job).where(Job.id == job_id).options(selectinload(Job.request)).with_for_update()
+            select(Job).where(Job.id == job_id).options(joinedload(Job.request)).with_for_update(of=Job)
         ).one_or_none()
         if job is None:
             return Claim("ended")

@@ -407,10 +407,10 @@ class JobRunner:
     def _check_cap(self, repo: JobRepository, tenant: str) -> None:
         """Raise TooManyActiveJobs when the tenant already has its cap of solves queued or running: jobs,
         plus recommendations (each counts once, whether its hidden jobs exist yet or not)."""
-        active = repo.active(tenant)
         groups = repo.active_groups(tenant) | self._groups.get(tenant, set())
-        if len(active) + len(groups) >= self._tenant_max_active_jobs:
-            raise TooManyActiveJobs(self._tenant_max_active_jobs, _retry_after(active))
+        if repo.active_count(tenant) + len(groups) >= self._tenant_max_active_jobs:
+            # Only a refusal needs the jobs themselves (the Retry-After): a count admits, without loading them.
+            raise TooManyActiveJobs(self._tenant_max_active_jobs, _retry_after(repo.active(tenant)))
 
     def _notify(self, job_id: str) -> None:
         event = self._finished.pop(job_id, None)

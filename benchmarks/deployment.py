@@ -219,6 +219,17 @@ class Deployment:
         for service in started:
             _wait(functools.partial(_worker_ready, service), service.log_path.stem, 120)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by the API processes, the workers (with their solver processes), and all
+        of this machine's PostgreSQL and RabbitMQ processes (shared with whatever else uses them)."""
+        apis = [service for service in self._services if service not in self.workers]
+        return {
+            "api": sum(_tree_cpu_s(service.process.pid) for service in apis),
+            "workers": sum(_tree_cpu_s(service.process.pid) for service in self.workers),
+            "postgres": sum(_cpu_s(pid) for pid in _pids_named("postgres")),
+            "rabbitmq": sum(_cpu_s(pid) for pid in _pids_named("beam.smp")),
+        }
+
     def close(self) -> None:
         for service in reversed(self._services):
             service.stop()
@@ -276,3 +287,30 @@ def _wait(probe: Callable[[], bool], what: str, timeout_s: float) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} not ready after {timeout_s:g} s")
         time.sleep(0.25)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """A process and its living descendants (a worker's pool, a solver's LP process)."""
+    total = _cpu_s(pid)
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            total += sum(_tree_cpu_s(int(child)) for child in (task / "children").read_text().split())
+    return total
+
+
+def _pids_named(name: str) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            if stat.read_text().strip() == name:
+                found.append(int(stat.parent.name))
+    return found

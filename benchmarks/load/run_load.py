@@ -82,6 +82,7 @@ def distributed(args: argparse.Namespace, log_dir: Path) -> Iterator[Json]:
     ) as deployment:
         urls = deployment.start_apis(args.apis)
         deployment.start_workers(args.workers, concurrency=args.worker_concurrency)
+        deployment_cpu = deployment.cpu_seconds
         status, body = _get(f"{urls[0]}/openapi.json")
         paths = sorted(json.loads(body).get("paths", {})) if status == 200 else []
         yield {
@@ -95,6 +96,7 @@ def distributed(args: argparse.Namespace, log_dir: Path) -> Iterator[Json]:
             "worker_concurrency": args.worker_concurrency,
             "paths": paths,
             "log": str(folder),
+            "cpu_seconds": deployment_cpu,
         }
 
 
@@ -258,6 +260,13 @@ def run_locust(url: str, config: LoadConfig, duration_s: float, work_dir: Path, 
     return summary
 
 
+def cpu_per_request(before: dict[str, float], after: dict[str, float], summary: Json) -> Json:
+    """CPU milliseconds a completed request cost each kind of process during a run (PostgreSQL and RabbitMQ:
+    all of their processes, whoever else uses them)."""
+    completed = sum(kind["count"] for kind in summary["kinds"].values())
+    return {name: round((after[name] - before[name]) * 1000 / max(completed, 1), 2) for name in after}
+
+
 def sustained(summary: Json, rate: float, p95_target_ms: float) -> tuple[bool, str]:
     """Held: no failure, p95 of the intended-start latency within target, and >= 95 % of the offered rate
     actually sent in the steady window (if the generator itself falls behind, the run proves nothing)."""
@@ -312,11 +321,13 @@ def mix_table(database: str, summary: Json, label: str | None) -> str:
             ]
         )
     skipped = summary.get("skipped")
+    cpu = _cpu_cell(summary.get("cpu_ms_per_request"))
     return (
         f"### Load mix on {database} ({summary['duration_s']:.0f} s, {summary['users']} users)\n\n"
         + label_note(label)
         + markdown_table(header, body)
         + (f"\n{skipped}\n" if skipped else "")
+        + (f"\nCPU ms a request (API / workers / PostgreSQL / RabbitMQ): {cpu}.\n" if cpu else "")
     )
 
 
@@ -332,6 +343,9 @@ def step_table(database: str, steps: Sequence[Json], best: float | None, target:
         "p95 intended ms",
         "verdict",
     ]
+    with_cpu = any("cpu_ms_per_request" in step for step in steps)
+    if with_cpu:
+        header.append("CPU ms a request: API / workers / PostgreSQL / RabbitMQ")
     body = []
     for step in steps:
         kind = step["summary"]["kinds"].get(SMALL, {})
@@ -348,6 +362,7 @@ def step_table(database: str, steps: Sequence[Json], best: float | None, target:
                 response.get("p99"),
                 intended.get("p95"),
                 step["verdict"],
+                *([_cpu_cell(step.get("cpu_ms_per_request"))] if with_cpu else []),
             ]
         )
     return (
@@ -356,6 +371,12 @@ def step_table(database: str, steps: Sequence[Json], best: float | None, target:
         + markdown_table(header, body)
         + f"\nHighest rate held: **{best if best is not None else 'none'} requests/s**.\n"
     )
+
+
+def _cpu_cell(cpu: Json | None) -> str | None:
+    if not cpu:
+        return None
+    return " / ".join(f"{cpu[name]:.1f}" for name in ("api", "workers", "postgres", "rabbitmq"))
 
 
 # --------------------------------------------------------------------------- main
@@ -436,10 +457,13 @@ def _mix(args: argparse.Namespace, config: LoadConfig, server: Json, work: Path,
         skipped = "POST /v1/scenarios is not served yet: scenario requests were left out of this run."
         config = replace(config, scenario_per_min=0)
     print(f"{server['database']}: mix for {args.duration:g} s: {config}", file=sys.stderr)
+    cpu_before = server["cpu_seconds"]() if "cpu_seconds" in server else None
     summary = run_locust(server["url"], config, args.duration, work, f"mix-{server['database']}")
     summary["skipped"] = skipped
     payload.update({"benchmark": "load-mix", "summary": summary})
-    return mix_table(server.get("title", server["database"]), summary, args.label)
+    if cpu_before is not None:
+        summary["cpu_ms_per_request"] = cpu_per_request(cpu_before, server["cpu_seconds"](), summary)
+    return mix_table(str(server.get("title", server["database"])), summary, args.label)
 
 
 def _step(args: argparse.Namespace, config: LoadConfig, server: Json, work: Path, payload: Json) -> str:
@@ -448,10 +472,14 @@ def _step(args: argparse.Namespace, config: LoadConfig, server: Json, work: Path
     misses = 0
     for rate in [float(r) for r in args.step_rates.split(",") if r.strip()]:
         only_small = replace(config, small_rps=rate, async_per_min=0, scenario_per_min=0)
+        cpu_before = server["cpu_seconds"]() if "cpu_seconds" in server else None
         summary = run_locust(server["url"], only_small, args.step_duration, work, f"step-{server['database']}-{rate:g}")
         held, verdict = sustained(summary, rate, args.p95_target)
         print(f"{server['database']}: {rate:g}/s -> {verdict}", file=sys.stderr)
-        steps.append({"rate": rate, "held": held, "verdict": verdict, "summary": summary})
+        step: Json = {"rate": rate, "held": held, "verdict": verdict, "summary": summary}
+        if cpu_before is not None:
+            step["cpu_ms_per_request"] = cpu_per_request(cpu_before, server["cpu_seconds"](), summary)
+        steps.append(step)
         if held:
             best = rate
             misses = 0
@@ -463,7 +491,7 @@ def _step(args: argparse.Namespace, config: LoadConfig, server: Json, work: Path
     payload.update(
         {"benchmark": "load-step", "p95_target_ms": args.p95_target, "highest_rate_held": best, "steps": steps}
     )
-    return step_table(server.get("title", server["database"]), steps, best, args.p95_target, args.label)
+    return step_table(str(server.get("title", server["database"])), steps, best, args.p95_target, args.label)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ Hypothesis profiles, chosen by HYPOTHESIS_PROFILE:
 Parallel runs: pyproject's addopts start one pytest-xdist worker per core with `--dist loadgroup`. Each
 worker has its own temporary folders, SQLite files and PostgreSQL schema (tests/db/targets.py), its own
 solver pool and free loopback ports. Tests of one module that share an expensive module-scoped fixture
-(a real server and Chromium in each browser test module, the cluster of tests/distributed/test_cluster.py)
-are kept on one worker (`ModuleGroups`), so that the fixture starts once, not once per worker.
+(a real server and Chromium in each browser test module, the clusters of tests/distributed/test_cluster.py
+and test_hosts.py) are kept on one worker (`ModuleGroups`), so that the fixture starts once, not once per worker.
 A test marked `alone` (one that measures wall-clock time) runs while no other worker runs a test: see
 `one_at_a_time`.
 """
@@ -38,7 +38,12 @@ if settings.get_current_profile_name() == "default":
 
 # Test modules (or folders of them) whose tests share a module-scoped fixture too costly to start once per
 # worker: a real server and Chromium, a cluster of API processes and Celery workers.
-ONE_WORKER_PER_MODULE = ("tests/browser/", "tests/distributed/test_cluster.py", "tests/distributed/test_suites.py")
+ONE_WORKER_PER_MODULE = (
+    "tests/browser/",
+    "tests/distributed/test_cluster.py",
+    "tests/distributed/test_suites.py",
+    "tests/distributed/test_hosts.py",
+)
 
 
 class ModuleGroups(LoadGroupScheduling):

@@ -50,6 +50,7 @@ class LoadConfig:
     scenario_per_min: float = 1.0  # what-if scenarios (POST /v1/scenarios) per minute
     scenario_interval_s: float = 60.0
     small_request: str = ""  # path; empty = ../shared/examples/small-request.json
+    hosts: str = ""  # comma-separated base URLs of several API processes, spread over the users; empty: --host
     output: str = ""  # where the locustfile writes its exact samples summary (JSON)
     run_time_s: float = 0.0  # locust's --run-time, the window rates are measured over (0: start to stop)
 
@@ -67,6 +68,7 @@ class LoadConfig:
             scenario_per_min=_float("LOAD_SCENARIO_PER_MIN", cls.scenario_per_min),
             scenario_interval_s=_float("LOAD_SCENARIO_INTERVAL_S", cls.scenario_interval_s),
             small_request=os.environ.get("LOAD_SMALL_REQUEST", ""),
+            hosts=os.environ.get("LOAD_HOSTS", ""),
             output=os.environ.get("LOAD_OUTPUT", ""),
             run_time_s=_float("LOAD_RUN_TIME_S", cls.run_time_s),
         )
@@ -85,6 +87,7 @@ class LoadConfig:
             "LOAD_SCENARIO_PER_MIN": str(self.scenario_per_min),
             "LOAD_SCENARIO_INTERVAL_S": str(self.scenario_interval_s),
             "LOAD_SMALL_REQUEST": self.small_request,
+            "LOAD_HOSTS": self.hosts,
             "LOAD_OUTPUT": self.output,
             "LOAD_RUN_TIME_S": str(self.run_time_s),
         }

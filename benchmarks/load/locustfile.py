@@ -28,6 +28,7 @@ The runner also compares the achieved rate with the offered one for the same rea
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import random
 import time
@@ -144,6 +145,12 @@ def _on_stop(**_: Any) -> None:
 # --------------------------------------------------------------------------- open-model users
 
 
+# With several API processes (LOAD_HOSTS), each user talks to one of them, in turn: as clients behind DNS
+# round robin or a load balancer without affinity would spread.
+HOSTS = [host for host in CONFIG.hosts.split(",") if host]
+_next_host = itertools.count()
+
+
 class TimetabledUser(HttpUser):
     """A user that sends one request every `interval` seconds on a fixed timetable (see the module doc)."""
 
@@ -151,6 +158,11 @@ class TimetabledUser(HttpUser):
     interval_s = 1.0
     kind = ""  # the sample name of its timetabled request
     _due = float("inf")  # when its next request is due
+
+    def __init__(self, environment: Any) -> None:
+        if HOSTS:
+            self.host = HOSTS[next(_next_host) % len(HOSTS)]
+        super().__init__(environment)
 
     def on_start(self) -> None:
         # A random phase spreads the users over the interval instead of firing them together. The wait

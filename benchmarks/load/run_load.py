@@ -4,6 +4,11 @@ benchmarks/results/load-<database>.json; `--step` finds the highest small-reques
 
     uv run python -m benchmarks.load.run_load                      # the mix, 5 minutes per database
     uv run python -m benchmarks.load.run_load --step --db sqlite   # the sustained small-request rate
+    uv run python -m benchmarks.load.run_load --apis 2 --workers 2 --step   # API processes + Celery workers
+
+With `--apis N` the service runs distributed (benchmarks/deployment.py): N API processes and `--workers`
+Celery workers on the local PostgreSQL and RabbitMQ, the locust users spread over the API processes in turn;
+results go to <name>-celery.json.
 
 Everything listens on and talks to 127.0.0.1 only; every run stops by itself (locust --run-time, a
 subprocess timeout, and the service is stopped at the end, killed if it does not stop in time).
@@ -29,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from benchmarks.deployment import DEFAULT_BROKER, Deployment
 from benchmarks.harness import RESULTS_DIR, Json, label_note, machine, markdown_table, write_results
 from benchmarks.load.config import REPO, LoadConfig, default_small_request
 
@@ -60,6 +66,38 @@ def _post_json(url: str, body: bytes, timeout: float = 120.0) -> int:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return error.code
+
+
+@contextlib.contextmanager
+def distributed(args: argparse.Namespace, log_dir: Path) -> Iterator[Json]:
+    """`--apis` API processes and `--workers` Celery workers on a schema and queues of their own; yields
+    {url, urls, database, ...} like `service`."""
+    folder = log_dir / "celery"
+    folder.mkdir()
+    with Deployment(
+        folder,
+        postgres_url=args.postgres_url,
+        broker_url=args.broker_url,
+        TENANT_MAX_ACTIVE_JOBS=str(args.tenant_cap),
+    ) as deployment:
+        urls = deployment.start_apis(args.apis)
+        deployment.start_workers(args.workers, concurrency=args.worker_concurrency)
+        deployment_cpu = deployment.cpu_seconds
+        status, body = _get(f"{urls[0]}/openapi.json")
+        paths = sorted(json.loads(body).get("paths", {})) if status == 200 else []
+        yield {
+            "url": urls[0],
+            "urls": urls,
+            "database": "celery",
+            "title": f"PostgreSQL with {args.apis} API processes and {args.workers} Celery workers "
+            f"({args.worker_concurrency} solve at once each)",
+            "apis": args.apis,
+            "workers": args.workers,
+            "worker_concurrency": args.worker_concurrency,
+            "paths": paths,
+            "log": str(folder),
+            "cpu_seconds": deployment_cpu,
+        }
 
 
 @contextlib.contextmanager
@@ -222,6 +260,13 @@ def run_locust(url: str, config: LoadConfig, duration_s: float, work_dir: Path, 
     return summary
 
 
+def cpu_per_request(before: dict[str, float], after: dict[str, float], summary: Json) -> Json:
+    """CPU milliseconds a completed request cost each kind of process during a run (PostgreSQL and RabbitMQ:
+    all of their processes, whoever else uses them)."""
+    completed = sum(kind["count"] for kind in summary["kinds"].values())
+    return {name: round((after[name] - before[name]) * 1000 / max(completed, 1), 2) for name in after}
+
+
 def sustained(summary: Json, rate: float, p95_target_ms: float) -> tuple[bool, str]:
     """Held: no failure, p95 of the intended-start latency within target, and >= 95 % of the offered rate
     actually sent in the steady window (if the generator itself falls behind, the run proves nothing)."""
@@ -276,11 +321,13 @@ def mix_table(database: str, summary: Json, label: str | None) -> str:
             ]
         )
     skipped = summary.get("skipped")
+    cpu = _cpu_cell(summary.get("cpu_ms_per_request"))
     return (
         f"### Load mix on {database} ({summary['duration_s']:.0f} s, {summary['users']} users)\n\n"
         + label_note(label)
         + markdown_table(header, body)
         + (f"\n{skipped}\n" if skipped else "")
+        + (f"\nCPU ms a request (API / workers / PostgreSQL / RabbitMQ): {cpu}.\n" if cpu else "")
     )
 
 
@@ -296,6 +343,9 @@ def step_table(database: str, steps: Sequence[Json], best: float | None, target:
         "p95 intended ms",
         "verdict",
     ]
+    with_cpu = any("cpu_ms_per_request" in step for step in steps)
+    if with_cpu:
+        header.append("CPU ms a request: API / workers / PostgreSQL / RabbitMQ")
     body = []
     for step in steps:
         kind = step["summary"]["kinds"].get(SMALL, {})
@@ -312,6 +362,7 @@ def step_table(database: str, steps: Sequence[Json], best: float | None, target:
                 response.get("p99"),
                 intended.get("p95"),
                 step["verdict"],
+                *([_cpu_cell(step.get("cpu_ms_per_request"))] if with_cpu else []),
             ]
         )
     return (
@@ -320,6 +371,12 @@ def step_table(database: str, steps: Sequence[Json], best: float | None, target:
         + markdown_table(header, body)
         + f"\nHighest rate held: **{best if best is not None else 'none'} requests/s**.\n"
     )
+
+
+def _cpu_cell(cpu: Json | None) -> str | None:
+    if not cpu:
+        return None
+    return " / ".join(f"{cpu[name]:.1f}" for name in ("api", "workers", "postgres", "rabbitmq"))
 
 
 # --------------------------------------------------------------------------- main
@@ -340,6 +397,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--step-rates", default=STEP_RATES, help=f"requests/s to try in order (default {STEP_RATES})")
     p.add_argument("--step-duration", type=float, default=60, help="seconds per step (default 60)")
     p.add_argument("--p95-target", type=float, default=250, help="ms, for --step (default 250)")
+    p.add_argument("--apis", type=int, default=0, help="API processes with Celery workers (default 0: one process)")
+    p.add_argument("--workers", type=int, default=2, help="Celery workers, with --apis (default 2)")
+    p.add_argument("--worker-concurrency", type=int, default=1, help="solves at once per worker (default 1)")
+    p.add_argument("--broker-url", default=os.environ.get("LOAD_BROKER_URL", DEFAULT_BROKER))
     p.add_argument("--name", default=None, help="result file prefix (default load / load-step): <name>-<db>.json")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     p.add_argument("--label", default=None)
@@ -349,6 +410,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if args.apis:
+        databases = ["celery"]
     config = LoadConfig(
         small_rps=args.small_rps,
         async_per_min=args.async_per_min,
@@ -359,13 +422,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"work files (logs, locust CSV): {work}", file=sys.stderr)
     tables = []
     for database in databases:
-        if database == "postgres" and not postgres_reachable(args.postgres_url):
+        if database != "sqlite" and not postgres_reachable(args.postgres_url):
             print(f"PostgreSQL not reachable at {args.postgres_url}: skipped", file=sys.stderr)
             continue
-        with service(database, args.postgres_url, args.tenant_cap, work) as server:
-            warm = warm_up(server["url"], args.warm_up)
-            print(f"{database}: service at {server['url']}, warm-up {warm} ms", file=sys.stderr)
+        started = (
+            distributed(args, work)
+            if database == "celery"
+            else service(database, args.postgres_url, args.tenant_cap, work)
+        )
+        with started as server:
+            urls = server.get("urls", [server["url"]])
+            warm = [ms for url in urls for ms in warm_up(url, args.warm_up)]
+            print(f"{database}: service at {', '.join(urls)}, warm-up {warm} ms", file=sys.stderr)
             payload: Json = {"label": args.label, "machine": machine(), "database": database, "warm_up_ms": warm}
+            if database == "celery":
+                config = replace(config, hosts=",".join(urls))
+                payload["deployment"] = {k: server[k] for k in ("apis", "workers", "worker_concurrency")}
             if args.step:
                 text = _step(args, config, server, work, payload)
                 name = f"{args.name or 'load-step'}-{database}"
@@ -385,10 +457,13 @@ def _mix(args: argparse.Namespace, config: LoadConfig, server: Json, work: Path,
         skipped = "POST /v1/scenarios is not served yet: scenario requests were left out of this run."
         config = replace(config, scenario_per_min=0)
     print(f"{server['database']}: mix for {args.duration:g} s: {config}", file=sys.stderr)
+    cpu_before = server["cpu_seconds"]() if "cpu_seconds" in server else None
     summary = run_locust(server["url"], config, args.duration, work, f"mix-{server['database']}")
     summary["skipped"] = skipped
     payload.update({"benchmark": "load-mix", "summary": summary})
-    return mix_table(server["database"], summary, args.label)
+    if cpu_before is not None:
+        summary["cpu_ms_per_request"] = cpu_per_request(cpu_before, server["cpu_seconds"](), summary)
+    return mix_table(str(server.get("title", server["database"])), summary, args.label)
 
 
 def _step(args: argparse.Namespace, config: LoadConfig, server: Json, work: Path, payload: Json) -> str:
@@ -397,10 +472,14 @@ def _step(args: argparse.Namespace, config: LoadConfig, server: Json, work: Path
     misses = 0
     for rate in [float(r) for r in args.step_rates.split(",") if r.strip()]:
         only_small = replace(config, small_rps=rate, async_per_min=0, scenario_per_min=0)
+        cpu_before = server["cpu_seconds"]() if "cpu_seconds" in server else None
         summary = run_locust(server["url"], only_small, args.step_duration, work, f"step-{server['database']}-{rate:g}")
         held, verdict = sustained(summary, rate, args.p95_target)
         print(f"{server['database']}: {rate:g}/s -> {verdict}", file=sys.stderr)
-        steps.append({"rate": rate, "held": held, "verdict": verdict, "summary": summary})
+        step: Json = {"rate": rate, "held": held, "verdict": verdict, "summary": summary}
+        if cpu_before is not None:
+            step["cpu_ms_per_request"] = cpu_per_request(cpu_before, server["cpu_seconds"](), summary)
+        steps.append(step)
         if held:
             best = rate
             misses = 0
@@ -412,7 +491,7 @@ def _step(args: argparse.Namespace, config: LoadConfig, server: Json, work: Path
     payload.update(
         {"benchmark": "load-step", "p95_target_ms": args.p95_target, "highest_rate_held": best, "steps": steps}
     )
-    return step_table(server["database"], steps, best, args.p95_target, args.label)
+    return step_table(str(server.get("title", server["database"])), steps, best, args.p95_target, args.label)
 
 
 if __name__ == "__main__":

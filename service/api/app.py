@@ -130,7 +130,6 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
 
     app.state.settings = settings
     app.state.metrics = metrics
-    app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     # Added innermost first: the request context wraps the body limit, so a 413 is logged with its id.
     app.add_middleware(ViewerRedactionMiddleware)

@@ -15,9 +15,18 @@ from service.access import Principal, key_id, parse_grant
 from service.api.errors import Forbidden, Unauthenticated
 from service.jobs.runner import JobRunner
 from service.jobs.scenarios import ScenarioRunner
-from service.settings import Settings, get_settings
+from service.settings import Settings
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was made with (create_app's, which tests choose), read from its state: a
+    dependency override would do the same, but FastAPI then rebuilds every route's dependencies on each
+    request (5 % of an API process's CPU under load)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -11,15 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Text, and_, case, cast, delete, literal, or_, select, text, update
+from sqlalchemy import ColumnElement, Text, and_, case, cast, delete, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session, aliased, selectinload, undefer
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload, undefer
 
 from service.db.base import utcnow
 from service.db.models import ACTIVE_STATUSES, IdempotencyKey, Job, Scenario, ScenarioPlan, StoredPlan, StoredRequest
 
 # Plan statuses of a solve that stopped before proving its answer.
 CUT_SHORT = frozenset({"feasible", "unknown"})
+# PostgreSQL NOTIFY channel of ended jobs; the payload is "<schema> <job id>" (service/jobs/listener.py).
+JOB_ENDED_CHANNEL = "presales_job_ended"
 
 
 def new_id() -> str:
@@ -173,11 +175,10 @@ class JobRepository:
             group_id=group_id,
             workspace_revision=workspace_revision,
         )
-        self.session.add(request)
-        self.session.flush()
-        self.session.add(job)
-        self.session.flush()
+        self.session.add_all([request, job])
+        self.session.flush()  # the request before the job (their relationship orders them)
         if idempotency_key is not None:
+            # No relationship orders the key after its job: a flush of its own.
             self.session.add(IdempotencyKey(tenant=tenant, key=idempotency_key, body_sha256=body_sha256, job_id=job.id))
             self.session.flush()
         return job
@@ -198,10 +199,11 @@ class JobRepository:
         if not is_row_id(job_id):
             return None
         query = select(Job).where(Job.id == job_id, Job.tenant == tenant, Job.hidden.is_(False))
+        # One row each: joined in the same query (a waiting request reads its job this way, often).
         if with_plan:
-            query = query.options(selectinload(Job.plan), undefer(Job.progress))
+            query = query.options(joinedload(Job.plan), undefer(Job.progress))
         if with_request:
-            query = query.options(selectinload(Job.request))
+            query = query.options(joinedload(Job.request))
         return self.session.scalars(query).one_or_none()
 
     def many(self, tenant: str, job_ids: Sequence[str], *, with_plan: bool = False) -> dict[str, Job]:
@@ -218,13 +220,18 @@ class JobRepository:
         """A job whatever its tenant; for the job runner only, never for a client's request."""
         if not with_plan:
             return self.session.get(Job, job_id)
-        query = select(Job).where(Job.id == job_id).options(selectinload(Job.plan))
+        query = select(Job).where(Job.id == job_id).options(joinedload(Job.plan))
         return self.session.scalars(query).one_or_none()
 
     def active(self, tenant: str) -> Sequence[Job]:
         """The tenant's queued and running jobs, hidden ones aside (they count by group: active_groups)."""
         query = select(Job).where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES), Job.hidden.is_(False))
         return self.session.scalars(query).all()
+
+    def active_count(self, tenant: str) -> int:
+        """How many of the tenant's jobs `active` would return, counted by the database."""
+        query = select(func.count()).where(Job.tenant == tenant, Job.status.in_(ACTIVE_STATUSES), Job.hidden.is_(False))
+        return int(self.session.scalar(query) or 0)
 
     def active_groups(self, tenant: str) -> set[str]:
         """The groups (recommendations) of the tenant's queued or running hidden jobs."""
@@ -272,7 +279,7 @@ class JobRepository:
         """
         now = now or utcnow()
         job = self.session.scalars(
-            select(Job).where(Job.id == job_id).options(selectinload(Job.request)).with_for_update()
+            select(Job).where(Job.id == job_id).options(joinedload(Job.request)).with_for_update(of=Job)
         ).one_or_none()
         if job is None:
             return Claim("ended")
@@ -290,6 +297,7 @@ class JobRepository:
                 job.status, job.finished_at, job.lease_expires_at = "cancelled", now, None
                 job.progress = job.progress_at = None
                 job.detail = "cancelled; the worker solving it was lost before the solve stopped, so no plan was kept"
+                self._announce_end(job.id)
                 return Claim("closed", status=job.status)
             if max_attempts is not None and job.attempts >= max_attempts:
                 job.status, job.finished_at, job.lease_expires_at = "failed", now, None
@@ -298,6 +306,7 @@ class JobRepository:
                     f"the worker solving this request was lost during each of {job.attempts} attempts; "
                     "it is not tried again"
                 )
+                self._announce_end(job.id)
                 return Claim("closed", status=job.status)
         else:
             return Claim("ended")
@@ -387,6 +396,7 @@ class JobRepository:
         if row is None:
             return None
         tenant, cancel_requested, _, workspace_revision = row
+        self._announce_end(job_id)
         plan = {**plan, "id": job_id}
         if workspace_revision is not None:  # a workspace proposal says which revision it was made from
             plan["workspace_revision"] = workspace_revision
@@ -420,7 +430,20 @@ class JobRepository:
             finished_at=now,
             lease_expires_at=None,
         )
-        return None if row is None else str(row[2])
+        if row is None:
+            return None
+        self._announce_end(job_id)
+        return str(row[2])
+
+    def _announce_end(self, job_id: str) -> None:
+        """Tell the API processes listening on PostgreSQL that this job ended, so that a request waiting for it
+        (in any process) answers at once instead of at its next poll. PostgreSQL delivers the notice at
+        commit and drops it on rollback; on SQLite one process runs everything and wakes its own waiters."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(
+                text("SELECT pg_notify(:channel, current_schema() || ' ' || :job_id)"),
+                {"channel": JOB_ENDED_CHANNEL, "job_id": job_id},
+            )
 
     def requeue(self, job_id: str, attempt: int, *, uncount_attempt: bool) -> bool:
         """running -> queued, when the server stops before the solve could finish; False if refused."""
@@ -447,6 +470,7 @@ class JobRepository:
             job.cancel_requested = True
             job.detail = "cancelled before the solve started"
             job.finished_at = utcnow()
+            self._announce_end(job_id)
         elif before == "running":
             job.cancel_requested = True
         return job, before

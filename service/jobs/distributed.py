@@ -6,6 +6,9 @@ leaves a queued row nobody published: every API process sweeps such rows every S
 publishes them (rows are locked with SKIP LOCKED, so two sweeps do not both take a row; a duplicate would
 be harmless anyway, the claim being fenced). The same sweep republishes running jobs whose lease ran out
 long ago and were not redelivered, and forgets hidden jobs nobody waits for any more.
+
+Workers end the jobs; a request waiting for one here hears of it through PostgreSQL's LISTEN/NOTIFY
+(service/jobs/listener.py) and re-reads the job every `wait_poll_s` in case a notice was lost.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from anyio import to_thread
 from celery import Celery
 
 from service.db.base import utcnow
+from service.db.engine import make_engine
 from service.db.repositories import JobRepository, QueuedJob
 from service.jobs.celery_app import make_celery, publish
 from service.jobs.executor import RunnerHooks, SolverCapacity
+from service.jobs.listener import EndListener
 from service.jobs.pool import SolveOutcome
 from service.settings import Settings
 
@@ -35,7 +40,7 @@ HIDDEN_KEPT_S = 600.0
 
 class CeleryExecutor:
     owns_active_jobs = False
-    wait_poll_s = 0.2  # results are stored by workers: a waiter re-reads the job this often
+    wait_poll_s = 1.0  # workers end the jobs: a waiter hears of it (EndListener) or re-reads the job this often
     solves_unstored = False
     solvers: SolverCapacity | None = None
     solves_started = 0
@@ -45,6 +50,7 @@ class CeleryExecutor:
         self._app = app or make_celery(settings)
         self._hooks: RunnerHooks | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._listener: EndListener | None = None
 
     @property
     def app(self) -> Celery:
@@ -53,11 +59,15 @@ class CeleryExecutor:
     async def start(self, hooks: RunnerHooks) -> None:
         self._hooks = hooks
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="publish-sweep")
+        self._listener = EndListener(make_engine(self._settings), hooks.finished)
+        self._listener.start()
 
     async def stop(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
+        if self._listener is not None:
+            await to_thread.run_sync(self._listener.stop)
         await to_thread.run_sync(self._app.close)
 
     async def dispatch(self, jobs: Sequence[QueuedJob]) -> None:

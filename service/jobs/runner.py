@@ -347,6 +347,7 @@ class JobRunner:
         )
         started = time.monotonic()
         answered = False
+        ended_here = self._finished.setdefault(job_id, asyncio.Event())  # set when this process hears of its end
         try:
             await self._executor.dispatch([QueuedJob(job_id, time_limit_s, size)])
             while True:
@@ -359,8 +360,12 @@ class JobRunner:
                     )
                 if self._stopping:
                     return SolveOutcome(None, "the server is stopping", time.monotonic() - started)
-                await asyncio.sleep(self._executor.wait_poll_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended_here.wait(), timeout=self._executor.wait_poll_s)
         finally:
+            if self._finished.get(job_id) is ended_here:
+                del self._finished[job_id]
+
             # Answered: forget it. Abandoned: stop it; the sweep forgets it once it has ended.
             def forget(repo: JobRepository) -> None:
                 if answered:
@@ -431,10 +436,10 @@ class JobRunner:
     def _check_cap(self, repo: JobRepository, tenant: str) -> None:
         """Raise TooManyActiveJobs when the tenant already has its cap of solves queued or running: jobs,
         plus recommendations (each counts once, whether its hidden jobs exist yet or not)."""
-        active = repo.active(tenant)
         groups = repo.active_groups(tenant) | self._groups.get(tenant, set())
-        if len(active) + len(groups) >= self._tenant_max_active_jobs:
-            raise TooManyActiveJobs(self._tenant_max_active_jobs, _retry_after(active))
+        if repo.active_count(tenant) + len(groups) >= self._tenant_max_active_jobs:
+            # Only a refusal needs the jobs themselves (the Retry-After): a count admits, without loading them.
+            raise TooManyActiveJobs(self._tenant_max_active_jobs, _retry_after(repo.active(tenant)))
 
     def _notify(self, job_id: str) -> None:
         event = self._finished.pop(job_id, None)

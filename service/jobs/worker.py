@@ -92,6 +92,9 @@ def register(app: Celery) -> Task:
 def _solve_job(task: Task, job_id: str) -> str:
     state = _state()
     settings = state.settings
+    delivery = task.request.delivery_info or {}
+    # Logged with the attempt: a redelivered task is the broker handing over a lost worker's job.
+    redelivered = bool(delivery.get("redelivered"))
     try:
         result = run_attempt(
             state.sessions,
@@ -99,7 +102,7 @@ def _solve_job(task: Task, job_id: str) -> str:
             lambda job: _solve_here(job, state, task.app),
             lease_s=settings.job_lease_s,
             max_attempts=settings.job_max_attempts,
-            context={"worker": state.node},
+            context={"worker": state.node, "redelivered": redelivered},
         )
     except Exception as error:
         # The database failed us (a solve's own errors are stored as the job's failure). Acknowledged as a
@@ -109,8 +112,7 @@ def _solve_job(task: Task, job_id: str) -> str:
         log.error("job.attempt_error", job_id=job_id, error=f"{type(error).__name__}: {error}", retry_in_s=countdown)
         raise task.retry(countdown=countdown) from error
     if result.claim == "held":
-        delivery = task.request.delivery_info or {}
-        if delivery.get("redelivered") or task.request.retries:
+        if redelivered or task.request.retries:
             # Perhaps the worker that holds the job is dead: look again once its lease would have run out.
             log.info("job.held_elsewhere", job_id=job_id, retry_in_s=round(result.lease_left_s + 0.5, 3))
             raise task.retry(countdown=result.lease_left_s + 0.5)

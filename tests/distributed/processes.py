@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -67,14 +67,17 @@ def children_of(pid: int) -> list[int]:
 
 
 class Process:
-    """A service process in a session of its own (so its whole group can be killed), logging to a file."""
+    """A service process in a session of its own (so its whole group can be killed), logging to a file;
+    `launcher` runs it through a command that execs it in place (`ip netns exec <host>`: another host)."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], workdir: Path, name: str) -> None:
+    def __init__(
+        self, argv: list[str], env: dict[str, str], workdir: Path, name: str, *, launcher: Sequence[str] = ()
+    ) -> None:
         self.name = name
         self.log_path = workdir / f"{name}.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", *argv],
+            [*launcher, sys.executable, "-m", "service", *argv],
             cwd=workdir,
             env=env,
             stdout=self._log,
@@ -144,8 +147,16 @@ class Api(Process):
 
 
 class Worker(Process):
-    def __init__(self, env: dict[str, str], workdir: Path, name: str, *, queues: str = "solve,express") -> None:
-        super().__init__(["worker", "--concurrency", "1", "--queues", queues], env, workdir, name)
+    def __init__(
+        self,
+        env: dict[str, str],
+        workdir: Path,
+        name: str,
+        *,
+        queues: str = "solve,express",
+        launcher: Sequence[str] = (),
+    ) -> None:
+        super().__init__(["worker", "--concurrency", "1", "--queues", queues], env, workdir, name, launcher=launcher)
 
     def wait_until_ready(self) -> None:
         def ready() -> bool | None:
@@ -198,8 +209,9 @@ class Cluster:
         self.apis.append(api)
         return api
 
-    def worker(self, name: str | None = None, **options: Any) -> Worker:
-        worker = Worker(self.env, self.workdir, name or f"worker-{len(self.workers)}", **options)
+    def worker(self, name: str | None = None, *, env: dict[str, str] | None = None, **options: Any) -> Worker:
+        """A worker on this cluster's queues; `env` overrides settings (another host's broker and database URL)."""
+        worker = Worker({**self.env, **(env or {})}, self.workdir, name or f"worker-{len(self.workers)}", **options)
         self.workers.append(worker)
         return worker
 

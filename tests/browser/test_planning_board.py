@@ -21,16 +21,17 @@ DEALS_CSV = ROOT / "scenarios" / "fast-growth.opportunities.csv"
 DOCS_SCREENSHOT = ROOT / "docs" / "screenshots" / "board.png"
 ADMIN = "board-admin"
 VIEWER = "board-viewer"
+OTHER = "board-other"  # an admin of another tenant, whose workspace starts empty
 SOLVE_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
 def server(start_server: ServerFactory) -> Server:
-    return start_server(API_KEYS=f"{ADMIN}:acme,{VIEWER}:acme:viewer")
+    return start_server(API_KEYS=f"{ADMIN}:acme,{VIEWER}:acme:viewer,{OTHER}:other")
 
 
-def api(server: Server, path: str) -> Any:
-    answer = server.client.get(path, headers={"X-API-Key": ADMIN})
+def api(server: Server, path: str, headers: dict[str, str] | None = None) -> Any:
+    answer = server.client.get(path, headers=headers or {"X-API-Key": ADMIN})
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -52,12 +53,17 @@ def wait_until_done(page: Page, timeout_ms: float = SOLVE_TIMEOUT_MS) -> str:
     return text
 
 
-def propose(page: Page, server: Server) -> dict[str, Any]:
+def propose(page: Page, server: Server, headers: dict[str, str] | None = None) -> dict[str, Any]:
     page.fill("#propose-limit", "5")
     page.click("#propose")
+    return propose_done(page, server, headers)
+
+
+def propose_done(page: Page, server: Server, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """Wait for the proposal the page asked for; check its figures on the page against the API's."""
     wait_until_done(page)
     proposal_id = page.evaluate("() => window.director.board.proposal.id")
-    plan: dict[str, Any] = api(server, f"/v1/plans/{proposal_id}")
+    plan: dict[str, Any] = api(server, f"/v1/plans/{proposal_id}", headers)
     # The KPI table shows the API's figures for the proposal.
     filled = page.locator("#ws-kpis tbody tr", has_text="Work slots filled").locator("td").nth(2)
     assert filled.get_attribute("data-value") == str(plan["kpis"]["filled_slots"])
@@ -67,12 +73,12 @@ def propose(page: Page, server: Server) -> dict[str, Any]:
     return plan
 
 
-def publish(page: Page, server: Server, plan: dict[str, Any]) -> None:
+def publish(page: Page, server: Server, plan: dict[str, Any], headers: dict[str, str] | None = None) -> None:
     page.click("#publish")
     assert "becomes the plan of record" in page.locator("#publish-body").inner_text()
     page.click("#publish-go")
     wait_until_done(page)
-    assert api(server, "/v1/workspace")["plan_of_record_id"] == plan["id"]
+    assert api(server, "/v1/workspace", headers)["plan_of_record_id"] == plan["id"]
 
 
 def first_week_label(start: str) -> str:
@@ -180,3 +186,38 @@ def test_a_director_imports_proposes_confirms_and_publishes_on_the_board(page: P
     assert page.locator("#propose").is_hidden()
     assert page.locator("#staff-upload").is_hidden()
     assert page.locator("#staff-table").get_attribute("data-rows") == str(workspace["staff"])
+
+
+def test_a_stale_proposal_is_refused_with_the_servers_message_and_proposed_again(page: Page, server: Server) -> None:
+    headers = {"X-API-Key": OTHER}
+    client = server.client
+    settings = client.get("/v1/workspace/settings", headers=headers).json()
+    horizon = {"start": settings["horizon"]["start"], "weeks": 8}
+    assert client.put("/v1/workspace/settings", json={"horizon": horizon}, headers=headers).status_code == 200
+    for name, path in (("staff.csv", STAFF_CSV), ("opportunities.csv", DEALS_CSV)):
+        put = client.put(f"/v1/workspace/{name}", content=path.read_bytes(), headers=headers)
+        assert put.status_code == 200, put.text
+    page.goto(server.url + "/")
+    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    use_key(page, OTHER)
+
+    # The tabs answer the keyboard: the arrow keys move between them.
+    page.focus("#tab-workspace")
+    page.keyboard.press("ArrowRight")
+    assert page.locator("#view-whatif").is_visible()
+    assert page.locator("#view-workspace").is_hidden()
+    page.keyboard.press("ArrowLeft")
+    assert page.locator("#view-workspace").is_visible()
+
+    stale = propose(page, server, headers)
+    # Someone changes the workspace after the proposal was made: publishing it is refused.
+    client.delete("/v1/workspace/staff/central-001", headers=headers).raise_for_status()
+    page.click("#publish")
+    page.click("#publish-go")
+    page.wait_for_function("() => document.querySelector('#status').dataset.kind === 'error'")
+    refusal = client.post(f"/v1/workspace/plans/{stale['id']}/publish", headers=headers).json()
+    assert refusal["detail"] in page.locator("#status").inner_text()
+    page.click("#repropose")
+    fresh = propose_done(page, server, headers)
+    assert fresh["id"] != stale["id"]
+    publish(page, server, fresh, headers)

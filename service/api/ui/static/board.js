@@ -67,16 +67,18 @@
     document.body.dataset.role = board.role;
   }
 
-  async function loadWorkspace() {
+  async function loadWorkspace(role = Promise.resolve()) {
     const [workspace, staff, deals, bookings] = await Promise.all([
       L.api("/v1/workspace"), allPages("/v1/workspace/staff"), allPages("/v1/workspace/opportunities"),
-      allPages("/v1/workspace/bookings"),
+      allPages("/v1/workspace/bookings"), role,
     ]);
     Object.assign(board, { workspace, staff, deals, bookings: bookings.filter((b) => LIVE.includes(b.status)) });
     board.weeks = weekLabels(workspace.horizon);
     board.staffById = new Map(staff.map((s) => [s.id, s]));
     board.dealById = new Map(deals.map((o) => [o.id, o]));
-    board.record = workspace.plan_of_record_id ? await L.api(`/v1/plans/${workspace.plan_of_record_id}`) : null;
+    // The plan of record (for the comparison and its open work) is the largest answer: draw the rest first.
+    const record = workspace.plan_of_record_id && (!board.record || board.record.id !== workspace.plan_of_record_id)
+      ? L.api(`/v1/plans/${workspace.plan_of_record_id}`) : Promise.resolve(workspace.plan_of_record_id ? board.record : null);
     $("#horizon-start").value = workspace.horizon.start;
     $("#horizon-weeks").value = String(workspace.horizon.weeks);
     $("#ws-revision").textContent = String(workspace.revision);
@@ -88,18 +90,22 @@
     fillFilters();
     renderTables();
     renderBoard();
+    board.record = await record;
+    renderUnfilled();
     renderProposal();
   }
 
   async function refresh() {
     document.body.dataset.boardReady = "false";
-    await loadRole();
     try {
-      await loadWorkspace();
+      // The role decides which columns show, so it must be known before the tables are drawn; ask both at once.
+      const role = loadRole();
+      await loadWorkspace(role);
     } catch (error) {
       L.showError(error, "Could not load the workspace: ");
     }
     document.body.dataset.boardReady = "true";
+    board.loadedMs = Math.round(performance.now()); // since navigation started: the issue asks for under 1 s
   }
 
   // ------------------------------------------------------------------ roster and pipeline

@@ -134,7 +134,7 @@
     { key: "id", label: "Id", value: (s) => s.id },
     { key: "name", label: "Name", value: (s) => s.name || "" },
     { key: "role", label: "Role", value: (s) => (s.role || "").replace(/_/g, " ") },
-    { key: "unit", label: "Unit", value: (s) => `${s.unit.id} (${L.UNIT_WORDS[s.unit.kind] || s.unit.kind})` },
+    { key: "unit", label: "Unit", value: (s) => s.unit.id },
     { key: "region", label: "Region", value: (s) => s.unit.region },
     { key: "skills", label: "Skills", value: (s) => Object.entries(s.skills).map(([k, v]) => `${k} ${v}`).join(", ") },
     { key: "hours", label: "Hours/week", num: true, value: (s) => (Array.isArray(s.capacity_hours) ? Math.max(...s.capacity_hours) : s.capacity_hours) },

@@ -16,7 +16,7 @@ import service
 from service.api.errors import install_error_handlers
 from service.api.middleware import BodyLimitMiddleware, RequestContextMiddleware, ViewerRedactionMiddleware
 from service.api.openapi import DESCRIPTION, install_openapi
-from service.api.routes import health, plans, recommendations, scenarios, ui, webhooks, workspace
+from service.api.routes import health, me, plans, recommendations, scenarios, ui, webhooks, workspace
 from service.db.engine import make_engine, make_sessions
 from service.db.migrate import upgrade
 from service.jobs.executor import JobExecutor
@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
     app.include_router(recommendations.router)
     app.include_router(workspace.router)
     app.include_router(webhooks.router)
+    app.include_router(me.router)
     app.include_router(health.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")

@@ -127,3 +127,15 @@ def test_redaction_drops_rates_and_costs_and_hides_money_in_explanations() -> No
         "candidates": [{"details": ["at least [hidden]"]}],
         "solver": {"version": "9.12.4544", "levels": [{"name": "covered_value"}]},
     }
+
+
+def test_me_names_the_callers_tenant_and_role(roles_client: TestClient, keys: dict[str, str], tenants: Tenants) -> None:
+    """The page asks GET /v1/me to know whether to hide rates, costs and the buttons that write."""
+    for role in ("admin", "planner", "viewer"):
+        answer = roles_client.get("/v1/me", headers=as_role(keys, role))
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["tenant"] == tenants.a
+        assert body["role"] == role
+        assert body["key_id"] == key_id(keys[role])
+    assert roles_client.get("/v1/me").status_code == 401

@@ -56,6 +56,7 @@ def test_a_director_runs_the_fast_growth_scenario_and_reads_the_comparison(
     api = open_server.client
     page.goto(open_server.url + "/")
     page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.click("#tab-whatif")
     page.wait_for_function(
         f"() => [...document.querySelectorAll('#scenario-file option')].some(o => o.value === '{SCENARIO_FILE}')"
     )
@@ -151,6 +152,7 @@ def test_with_api_keys_the_page_asks_for_one_and_keeps_it(
     plan = server.client.post("/v1/plans", json=small_request(), headers={"X-API-Key": "director-key"}).json()
     page.goto(server.url + "/")
     page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.click("#tab-whatif")
     page.wait_for_function("() => document.querySelector('#key-form').classList.contains('needed')")
     assert page.locator("#stored-plan option").first.inner_text() != plan["id"]
 

@@ -67,6 +67,8 @@ def request_with_five_errors() -> tuple[dict[str, Any], list[str]]:
 def open_page(page: Page, server: Server, fragment: str = "") -> None:
     page.goto(server.url + "/" + fragment)
     page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    if not fragment:
+        page.click("#tab-whatif")
 
 
 def run_and_read_the_error(page: Page) -> str:

@@ -43,6 +43,8 @@
     busy: false,
   };
   window.director = state;
+  // What the workspace board (board.js) shares with this page; filled in below, as the functions are defined.
+  state.lib = {};
 
   const $ = (selector) => document.querySelector(selector);
   const nf0 = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
@@ -92,7 +94,7 @@
     if (apiKey()) headers["X-API-Key"] = apiKey();
     const init = { method: options.method || "GET", headers };
     if (options.body !== undefined) {
-      headers["Content-Type"] = "application/json";
+      headers["Content-Type"] = options.contentType || "application/json";
       init.body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     }
     const response = await fetch(path, init);
@@ -166,6 +168,7 @@
       $("#key-state").textContent = key ? "key saved" : "key removed";
       if (!state.busy) setStatus("");
       loadLists();
+      document.dispatchEvent(new CustomEvent("director:key"));
     });
   }
 
@@ -844,8 +847,35 @@
 
   // ------------------------------------------------------------------ start
 
+  // The main tabs (Workspace, What-if and plans): arrow keys move between them, as WAI-ARIA's tabs pattern says.
+  function selectTab(name) {
+    for (const tab of document.querySelectorAll("#main-tabs [role=tab]")) {
+      const on = tab.dataset.view === name;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+      $(`#view-${tab.dataset.view}`).hidden = !on;
+    }
+    document.body.dataset.view = name;
+    window.dispatchEvent(new Event("resize")); // charts drawn while hidden take their size now
+  }
+
+  function setupTabs() {
+    const tabs = [...document.querySelectorAll("#main-tabs [role=tab]")];
+    tabs.forEach((tab, i) => {
+      tab.addEventListener("click", () => selectTab(tab.dataset.view));
+      tab.addEventListener("keydown", (event) => {
+        const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+        if (!step) return;
+        const next = tabs[(i + step + tabs.length) % tabs.length];
+        selectTab(next.dataset.view);
+        next.focus();
+      });
+    });
+  }
+
   function start() {
     setupKey();
+    setupTabs();
     if (document.body.dataset.authEnabled === "true" && !apiKey()) keyNeeded();
     $("#run-scenario").addEventListener("click", () => guarded(runScenario));
     $("#open-scenario").addEventListener("click", () => guarded(async () => {
@@ -870,11 +900,17 @@
     });
     loadLists();
     const [kind, id] = location.hash.slice(1).split("=");
+    selectTab(id && (kind === "scenario" || kind === "plan") ? "whatif" : "workspace");
     if (id && kind === "scenario") guarded(() => showScenario(id));
     else if (id && kind === "plan") guarded(() => showPlan(id));
     state.ready = true;
     document.body.dataset.ready = "true";
   }
+
+  Object.assign(state.lib, {
+    api, poll, setStatus, showError, guarded, selectTab, escapeHtml, money, moneyShort, percent, nf0,
+    KPI_ROWS, deltaHtml, STATUS_WORDS, REASONS, GRADES, GRADE_COLORS, MONTHS, UNIT_WORDS, gradeBadge, chartIn, labelMargin,
+  });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -104,6 +104,12 @@ class Change:
         booking.revision, booking.updated_at = self.revision, utcnow()
 
 
+def storable(text: str | None) -> bool:
+    """Whether an id can be a key of the workspace's tables: PostgreSQL's text refuses NUL, so no stored id
+    has one (validation.py refuses them), and a lookup by one finds nothing."""
+    return text is None or "\x00" not in text
+
+
 class WorkspaceStore:
     """Reads of one tenant's workspace, and `change()` for writes."""
 
@@ -149,9 +155,11 @@ class WorkspaceStore:
         return list(self.session.scalars(query.limit(limit)))
 
     def person(self, staff_id: str) -> WorkspaceStaff | None:
-        return self.session.get(WorkspaceStaff, (self.tenant, staff_id))
+        return self.session.get(WorkspaceStaff, (self.tenant, staff_id)) if storable(staff_id) else None
 
     def opportunity(self, opportunity_id: str) -> WorkspaceOpportunity | None:
+        if not storable(opportunity_id):
+            return None
         return self.session.get(WorkspaceOpportunity, (self.tenant, opportunity_id))
 
     def bookings(
@@ -163,6 +171,8 @@ class WorkspaceStore:
         after: str | None = None,
         limit: int | None = None,
     ) -> list[Booking]:
+        if not (storable(staff_id) and storable(opportunity_id) and storable(after)):
+            return []
         query = select(Booking).where(Booking.tenant == self.tenant)
         if statuses:
             query = query.where(Booking.status.in_(statuses))
@@ -175,7 +185,7 @@ class WorkspaceStore:
         return list(self.session.scalars(query.order_by(Booking.id).limit(limit)))
 
     def booking(self, booking_id: str) -> Booking | None:
-        row = self.session.get(Booking, booking_id)
+        row = self.session.get(Booking, booking_id) if storable(booking_id) else None
         return row if row is not None and row.tenant == self.tenant else None
 
     def audit(self, before: int | None = None, limit: int = 20, since_revision: int | None = None) -> list[AuditEntry]:

@@ -75,6 +75,15 @@ def _id_error(document: Any, path_id: str) -> list[FieldError]:
     return []
 
 
+def unstorable_ids(item: Staff | Opportunity) -> list[FieldError]:
+    """Ids the workspace keys its tables by may not hold a NUL character (PostgreSQL's text refuses it)."""
+    found = [FieldError("id", "must not contain a NUL character", "nul")] if "\x00" in item.id else []
+    for j, demand in enumerate(getattr(item, "demands", [])):
+        if "\x00" in demand.id:
+            found.append(FieldError(f"demands[{j}].id", "must not contain a NUL character", "nul"))
+    return found
+
+
 def parse_staff(document: Any, staff_id: str, horizon: Json) -> Staff:
     """A person for the roster, or InvalidRequest naming every problem."""
     errors = _id_error(document, staff_id)
@@ -83,6 +92,7 @@ def parse_staff(document: Any, staff_id: str, horizon: Json) -> Staff:
     except InvalidRequest as error:
         errors += _relative(error.errors, "staff[0]")
         raise InvalidRequest(errors) from None
+    errors += unstorable_ids(request.staff[0])
     if errors:
         raise InvalidRequest(errors)
     return request.staff[0]
@@ -112,6 +122,7 @@ def parse_opportunity(document: Any, opportunity_id: str, horizon: Json, policy:
         if errors:
             raise InvalidRequest(errors) from None
         opportunity = Opportunity.model_validate(sent)
+    errors += unstorable_ids(opportunity)
     if errors:
         raise InvalidRequest(errors)
     return opportunity

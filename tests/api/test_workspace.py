@@ -375,3 +375,14 @@ def test_a_proposal_with_bad_options_is_a_422_naming_them(client: TestClient) ->
     response = client.post("/v1/workspace/plans", json={"options": {"time_limit_s": "soon", "seed": -1}, "x": 1})
     assert response.status_code == 422
     assert {e["path"] for e in response.json()["errors"]} == {"options.time_limit_s", "options.seed", "x"}
+
+
+def test_ids_with_a_nul_character_are_refused_or_found_nowhere(client: TestClient) -> None:
+    load(client)
+    person = {**workspace_parts()[1][0], "id": "bad\u0000id"}
+    refused = client.put("/v1/workspace/staff/bad%00id", json=person)
+    assert refused.status_code == 422
+    assert {e["path"] for e in refused.json()["errors"]} == {"id"}
+    assert client.get("/v1/workspace/staff/bad%00id").status_code == 404
+    assert client.get("/v1/workspace/bookings", params={"staff_id": "a\u0000"}).json()["items"] == []
+    assert client.get("/v1/workspace/audit", params={"cursor": "WyJ4Il0"}).status_code == 422  # ["x"]

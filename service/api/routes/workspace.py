@@ -44,7 +44,14 @@ from service.workspace.csv_files import (
     parse_staff_csv,
     staff_csv,
 )
-from service.workspace.store import RevisionMismatch, WorkspaceStore, booking_json, decode_cursor, encode_cursor
+from service.workspace.store import (
+    RevisionMismatch,
+    WorkspaceStore,
+    booking_json,
+    decode_cursor,
+    encode_cursor,
+    storable,
+)
 from service.workspace.usecases import SettingsRefused, WorkspaceConflict, Written, audit_json
 from service.workspace.validation import (
     WorkspaceSettings,
@@ -52,6 +59,7 @@ from service.workspace.validation import (
     parse_opportunity,
     parse_settings,
     parse_staff,
+    unstorable_ids,
 )
 
 router = APIRouter(prefix="/v1/workspace", tags=["workspace"])
@@ -123,11 +131,13 @@ def run_change(session: Session, work: Callable[[], T]) -> T:
     return result
 
 
-def page_after(cursor: str | None) -> Any:
+def page_after(cursor: str | None, kind: type = str) -> Any:
+    """The key a page starts after: an id (str), or an audit entry's number (int)."""
     if cursor is None:
         return None
-    key = decode_cursor(cursor)
-    if not key:
+    key = decode_cursor(cursor) or [None]
+    valid = isinstance(key[0], kind) and not isinstance(key[0], bool) and storable(str(key[0]))
+    if not valid or (kind is int and not 0 <= key[0] < 2**31):
         raise ValidationFailed(
             [FieldError("query.cursor", f"not a cursor from this service: {cursor!r}", "invalid_cursor")]
         )
@@ -384,11 +394,15 @@ def _import(request: Request, principal: Principal, content: bytes, kind: str, i
         def work() -> tuple[Written, int]:
             weeks = int(store.workspace().horizon["weeks"])
             try:
+                items: list[Any] = (
+                    parse_staff_csv(content, weeks) if kind == "staff" else parse_opportunities_csv(content, weeks)
+                )
+                refused = [f"{item.id!r}: {e.path}: {e.message}" for item in items for e in unstorable_ids(item)]
+                if refused:
+                    raise ValidationFailed([FieldError("body", "; ".join(refused), "nul")])
                 if kind == "staff":
-                    people = parse_staff_csv(content, weeks)
-                    return usecases.replace_staff(store, principal, people, if_match), len(people)
-                deals = parse_opportunities_csv(content, weeks)
-                return usecases.replace_opportunities(store, principal, deals, if_match), len(deals)
+                    return usecases.replace_staff(store, principal, items, if_match), len(items)
+                return usecases.replace_opportunities(store, principal, items, if_match), len(items)
             except CsvInvalid as error:
                 raise csv_problem(error) from None
 
@@ -553,5 +567,5 @@ def audit(
 ) -> JSONResponse:
     store = WorkspaceStore(session, tenant)
     size = min(limit, settings.page_size_max)
-    entries = store.audit(before=page_after(cursor), limit=size + 1)
+    entries = store.audit(before=page_after(cursor, int), limit=size + 1)
     return page(entries, size, lambda entry: entry.id, audit_json, store.workspace().revision)

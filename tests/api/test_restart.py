@@ -152,7 +152,12 @@ def test_a_graceful_stop_puts_the_running_solve_back_in_the_queue(server_env: di
         servers.append(second)
         second.wait_until_healthy()
         wait_for_status(second.client, plan_id, is_running, timeout_s=30)
-        (started,) = [e for e in second.logs() if e["event"] == "job.started" and e["job_id"] == plan_id]
+        # The job is marked running before its solver logs the start: wait for the line, not for the state.
+        (started,) = wait_for(
+            lambda: [e for e in second.logs() if e["event"] == "job.started" and e["job_id"] == plan_id] or None,
+            timeout_s=30,
+            what="the second server's job.started line",
+        )
         assert started["attempt"] == 1, "a graceful stop does not count as a failed attempt"
         assert second.client.delete(f"/v1/plans/{plan_id}").status_code in (200, 202)
         kept = wait_for_status(second.client, plan_id, is_finished, timeout_s=30)

@@ -62,6 +62,18 @@ def job_engines() -> Iterator[dict[DatabaseTarget, Engine]]:
         engine.dispose()
 
 
+def migrated_engine_of(request: pytest.FixtureRequest, job_engines: dict[DatabaseTarget, Engine]) -> Engine | None:
+    """The engine of the test's database (migrated once per session), or None for a test without one."""
+    if "database_target" not in request.fixturenames:
+        return None
+    target: DatabaseTarget = request.getfixturevalue("database_target")
+    engine = job_engines.get(target)
+    if engine is None:
+        engine = job_engines[target] = make_engine(target.settings())
+        upgrade(engine, target.schema)
+    return engine
+
+
 @pytest.fixture(autouse=True)
 def no_unfinished_jobs(request: pytest.FixtureRequest, job_engines: dict[DatabaseTarget, Engine]) -> None:
     """End every job an earlier test left queued or running in this test's database.
@@ -71,13 +83,9 @@ def no_unfinished_jobs(request: pytest.FixtureRequest, job_engines: dict[Databas
     would count them too. Which tests ran earlier on a worker depends on the xdist schedule, so a test
     must not depend on them.
     """
-    if "database_target" not in request.fixturenames:
-        return
-    target: DatabaseTarget = request.getfixturevalue("database_target")
-    engine = job_engines.get(target)
+    engine = migrated_engine_of(request, job_engines)
     if engine is None:
-        engine = job_engines[target] = make_engine(target.settings())
-        upgrade(engine, target.schema)
+        return
     with engine.begin() as connection:
         connection.execute(
             update(Job)

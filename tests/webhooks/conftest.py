@@ -12,10 +12,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, update
 
-from service.db.engine import make_engine
-from service.db.migrate import upgrade
 from service.webhooks.models import WebhookDelivery
-from tests.api.conftest import job_engines, make_client, no_unfinished_jobs, solve_pool, tenants
+from tests.api.conftest import job_engines, make_client, migrated_engine_of, no_unfinished_jobs, solve_pool, tenants
 from tests.db.conftest import engine, session
 from tests.db.targets import DatabaseTarget, database_target
 from tests.webhooks.receiver import Receiver
@@ -34,13 +32,9 @@ __all__ = [
 
 @pytest.fixture(autouse=True)
 def no_pending_deliveries(request: pytest.FixtureRequest, job_engines: dict[DatabaseTarget, Engine]) -> None:
-    if "database_target" not in request.fixturenames:
-        return
-    target: DatabaseTarget = request.getfixturevalue("database_target")
-    engine = job_engines.get(target)
+    engine = migrated_engine_of(request, job_engines)
     if engine is None:
-        engine = job_engines[target] = make_engine(target.settings())
-        upgrade(engine, target.schema)
+        return
     with engine.begin() as connection:
         connection.execute(
             update(WebhookDelivery)

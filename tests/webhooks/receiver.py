@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+
+from tests.api.workload import wait_for
 
 Answer = int | Literal["hang"]
 # A hanging answer is released by the test; this bounds it should a test fail before releasing it.
@@ -71,11 +72,8 @@ class Receiver:
             return list(self._answered)
 
     def wait_for(self, probe: Callable[[Receiver], bool], *, timeout_s: float, what: str) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not probe(self):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout_s} s waiting for {what}; got {self.received}")
-            time.sleep(0.02)
+        """Until `probe` holds for this receiver (tests.api.workload.wait_for: bounded, polled)."""
+        wait_for(lambda: True if probe(self) else None, timeout_s=timeout_s, what=what)
 
     def close(self) -> None:
         self.release()

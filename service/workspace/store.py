@@ -274,7 +274,7 @@ def booking_json(booking: Booking) -> Json:
         "hours_per_week": booking.hours_per_week,
         "status": booking.status,
         "reason": booking.reason,
-        "plan_id": booking.plan_id,
+        "plan_id": booking.plan_id or None,  # a booking made by hand from no plan has none
         "revision": booking.revision,
         "created_at": booking.created_at.isoformat(),
         "updated_at": booking.updated_at.isoformat(),

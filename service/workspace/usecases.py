@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.access import Principal
-from service.contract import Opportunity, Staff
-from service.db.models import LIVE_BOOKINGS, WorkspaceOpportunity, WorkspaceStaff
+from service.contract import FieldError, InvalidRequest, Opportunity, Policy, Staff
+from service.db.models import LIVE_BOOKINGS, Booking, WorkspaceOpportunity, WorkspaceStaff
+from service.eligibility import fixed_lead_refusal, serve_refusals
 from service.workspace.state import (
+    Booked,
     Json,
     booking_key,
     bookings_of_plan,
@@ -255,6 +257,99 @@ def release(store: WorkspaceStore, principal: Principal, booking_id: str, if_mat
         change.summary = f"released {_what(booking)} (was {was})"
         change.event("booking.released", {"booking": booking_json(booking), "was": was})
     return Written(change.revision)
+
+
+def book(
+    store: WorkspaceStore,
+    principal: Principal,
+    wanted: Booked,
+    status: str,
+    plan_id: str | None,
+    if_match: int | None,
+) -> tuple[Written, Booking]:
+    """A booking made by hand (a director locks a proposal's work, or books a candidate for open work):
+    `confirmed` pins it in every later request, `tentative` makes it part of the plan of record. Its weeks and
+    hours are the demand's (a lead's: the deal's window and the policy's lead hours). It must hold on its own
+    (422 naming the rule), and a confirmed one must fit beside the confirmed bookings (409)."""
+    booked = _placed(store, wanted)
+    for other in store.bookings(statuses=LIVE_BOOKINGS, opportunity_id=booked.opportunity_id):
+        if booking_key(other) == booked.key:
+            raise WorkspaceConflict(
+                f"{_what(other)} is booked already ({other.status}, booking {other.id})", booking_id=other.id
+            )
+    if status == "confirmed":
+        _check_fits(store, booked)
+    with store.change(principal, "booking.create", "bookings", if_match=if_match) as change:
+        row = change.book(booked, plan_id or "")
+        change.set_status(row, status)
+        change.summary = f"booked {_what(row)} ({status})"
+        if status == "confirmed":
+            change.event("booking.confirmed", {"booking": booking_json(row)})
+    return Written(change.revision, created=True), row
+
+
+def _placed(store: WorkspaceStore, wanted: Booked) -> Booked:
+    """`wanted` with its weeks and hours from the workspace, or InvalidRequest naming why it cannot be."""
+    person = store.person(wanted.staff_id)
+    deal = store.opportunity(wanted.opportunity_id)
+    errors = []
+    if person is None:
+        errors.append(FieldError("staff_id", f"no person {wanted.staff_id!r} on the roster", "unknown_id"))
+    if deal is None:
+        errors.append(FieldError("opportunity_id", f"no opportunity {wanted.opportunity_id!r}", "unknown_id"))
+    if person is None or deal is None:
+        raise InvalidRequest(errors)
+    staff, opportunity = Staff.model_validate(person.body), Opportunity.model_validate(deal.body)
+    policy = Policy.model_validate(store.workspace().policy)
+    if wanted.kind == "lead":
+        if not opportunity.demands:
+            raise InvalidRequest([FieldError("opportunity_id", f"{opportunity.id} needs no work, so no lead")])
+        refusal = fixed_lead_refusal(staff, opportunity, policy)
+        if refusal is not None:
+            raise InvalidRequest([FieldError("staff_id", f"{staff.id} cannot lead {opportunity.id}: {refusal}")])
+        first = min(d.start_week for d in opportunity.demands)
+        last = max(d.end_week for d in opportunity.demands)
+        return Booked("lead", opportunity.id, None, staff.id, first, last, float(policy.lead_hours_per_week))
+    demand = next((d for d in opportunity.demands if d.id == wanted.demand_id), None)
+    if demand is None:
+        raise InvalidRequest(
+            [FieldError("demand_id", f"{opportunity.id} has no demand {wanted.demand_id!r}", "unknown_id")]
+        )
+    refusals = serve_refusals(staff, opportunity, demand, policy)
+    if refusals:
+        reasons = "; ".join(map(str, refusals))
+        raise InvalidRequest(
+            [FieldError("staff_id", f"{staff.id} cannot serve {opportunity.id}/{demand.id}: {reasons}")]
+        )
+    return Booked(
+        "assignment",
+        opportunity.id,
+        demand.id,
+        staff.id,
+        demand.start_week,
+        demand.end_week,
+        float(demand.hours_per_week),
+    )
+
+
+def _check_fits(store: WorkspaceStore, booked: Booked) -> None:
+    """A new confirmed booking beside the confirmed ones of its deal: one lead (H5), `headcount` people on a
+    demand (H4). Other conflicts (hours, budget) show as an infeasible proposal, as the contract says."""
+    confirmed = store.bookings(statuses=("confirmed",), opportunity_id=booked.opportunity_id)
+    if booked.kind == "lead":
+        for other in confirmed:
+            if other.kind == "lead":
+                raise WorkspaceConflict(f"{booked.opportunity_id} already has a confirmed lead, {other.staff_id}")
+        return
+    deal = store.opportunity(booked.opportunity_id)
+    assert deal is not None
+    headcount = next(int(d.get("headcount", 1)) for d in deal.body["demands"] if d["id"] == booked.demand_id)
+    taken = [b.staff_id for b in confirmed if b.kind == "assignment" and b.demand_id == booked.demand_id]
+    if len(taken) >= headcount:
+        raise WorkspaceConflict(
+            f"{booked.opportunity_id}/{booked.demand_id} needs {headcount} and has {len(taken)} confirmed already "
+            f"({', '.join(sorted(taken))}): release one first"
+        )
 
 
 def _what(booking: Any) -> str:

@@ -25,6 +25,7 @@ BODIES = {
     "/v1/scenarios": ("ScenarioRequest", {"small"}),
     "/v1/recommendations": ("RecommendationRequest", {"slot", "staff"}),
     "/v1/workspace/plans": ("ProposalOptions", set()),
+    "/v1/workspace/bookings": ("NewBooking", set()),
     "/v1/webhooks": ("NewWebhook", set()),
 }
 # The workspace's PUTs take a body too: JSON documents, and the CSV files.

@@ -3,28 +3,57 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api.body import BodyExample, JsonBody
 from service.api.deps import QueryTenantDep, RunnerDep
+from service.api.errors import ValidationFailed
 from service.api.openapi import json_response, problems
-from service.contract import RecommendationRequest
+from service.contract import InvalidRequest, RecommendationRequest
 from service.jobs.pool_executor import PoolPlanExecutor
 from service.recommendations import answer, parse_recommendation_request
+from service.workspace.store import WorkspaceStore
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
 
+
+@dataclass(frozen=True)
+class OnTheWorkspace:
+    """A question whose `request` is `"workspace"`: the tenant's workspace request, filled in by the route."""
+
+    document: dict[str, Any]
+
+
+def parse_question(document: Any) -> RecommendationRequest | OnTheWorkspace:
+    if isinstance(document, dict) and document.get("request") == "workspace":
+        return OnTheWorkspace(document)
+    return parse_recommendation_request(document)
+
+
+def on_the_workspace(request: Request, tenant: str, question: OnTheWorkspace) -> RecommendationRequest:
+    """The question asked of the workspace's current request (`GET /v1/workspace/request`)."""
+    with request.app.state.sessions() as session:
+        document = WorkspaceStore(session, tenant).request()
+        session.commit()
+    try:
+        return parse_recommendation_request({**question.document, "request": document})
+    except InvalidRequest as error:
+        raise ValidationFailed(error.errors) from None
+
+
 QuestionBody = Annotated[
-    RecommendationRequest,
+    RecommendationRequest | OnTheWorkspace,
     Depends(
         JsonBody(
             RecommendationRequest,
-            parse_recommendation_request,
+            parse_question,
             {
                 "slot": BodyExample("Who could run the CRM demo of opp-C1", "small-recommendation-slot"),
                 "staff": BodyExample("Slots that suit Liu Yang (south-01)", "small-recommendation-staff"),
@@ -50,7 +79,10 @@ QuestionBody = Annotated[
     "the choice displaces more valuable work than it adds, listed in `changed_slots` (they add up to the delta) "
     "and told in `note`. `estimated_delta_covered_value` is the pre-ranking's guess of the same delta, from "
     "this slot and this person's own work only; it can differ in size and sign, and only orders the re-solves. "
-    "Nothing is stored. Counts as one solve against the tenant's cap.",
+    "Nothing is stored. Counts as one solve against the tenant's cap.\n\n"
+    'With `"request": "workspace"` the question is asked of the workspace\'s current request '
+    '(`GET /v1/workspace/request`: its bookings as pins and previous plan), as a what-if\'s `"base": '
+    '"workspace"` is; a viewer may ask it too (the answer has no rate or cost).',
     response_model=None,
     responses={
         200: json_response(
@@ -75,7 +107,9 @@ QuestionBody = Annotated[
         ),
     },
 )
-async def recommend(runner: RunnerDep, tenant: QueryTenantDep, question: QuestionBody) -> Response:
+async def recommend(request: Request, runner: RunnerDep, tenant: QueryTenantDep, question: QuestionBody) -> Response:
+    if isinstance(question, OnTheWorkspace):
+        question = await to_thread.run_sync(on_the_workspace, request, tenant, question)
     async with runner.transient_group(tenant) as group:
         pool = PoolPlanExecutor(group, asyncio.get_running_loop())
         # The engine runs in a worker thread and sends every solve to the solver processes through `pool`.

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 
 from service.access import Principal
@@ -25,10 +25,13 @@ from service.api.errors import Conflict, NotFound, PreconditionFailed, Validatio
 from service.api.openapi import json_response, problems
 from service.api.routes.plans import IdempotencyKey, Mode, submission_response
 from service.contract import (
+    AllocationRequest,
     FieldError,
+    Id,
     InvalidRequest,
     Opportunity,
     Options,
+    Plan,
     RequestModel,
     Staff,
     errors_from_pydantic,
@@ -36,6 +39,7 @@ from service.contract import (
 )
 from service.db.models import BOOKING_STATUSES
 from service.db.repositories import JobRepository
+from service.whatif.compare import compare
 from service.workspace import usecases
 from service.workspace.csv_files import (
     CsvInvalid,
@@ -44,6 +48,7 @@ from service.workspace.csv_files import (
     parse_staff_csv,
     staff_csv,
 )
+from service.workspace.state import Booked
 from service.workspace.store import (
     RevisionMismatch,
     WorkspaceStore,
@@ -172,6 +177,32 @@ def parse_proposal(document: Any) -> ProposalOptions:
 
 
 SentProposal = Annotated[ProposalOptions, Depends(JsonBody(ProposalOptions, parse_proposal))]
+
+
+class NewBooking(RequestModel):
+    """`POST /v1/workspace/bookings`: one person on one demand of a deal, or (without `demand_id`) as its lead."""
+
+    opportunity_id: Id
+    demand_id: Id | None = Field(default=None, description="The work; absent or null: the deal's lead.")
+    staff_id: Id
+    status: Literal["confirmed", "tentative"] = Field(
+        default="confirmed",
+        description="`confirmed` (default): a commitment, pinned in every later request. `tentative`: part of "
+        "the plan of record, which the next proposal keeps unless work of more value needs the person.",
+    )
+    plan_id: Annotated[str, Field(max_length=36)] | None = Field(
+        default=None, description="The plan the choice was made on (a proposal), if any."
+    )
+
+
+def parse_new_booking(document: Any) -> NewBooking:
+    try:
+        return NewBooking.model_validate(document)
+    except ValidationError as error:
+        raise InvalidRequest(errors_from_pydantic(error)) from None
+
+
+SentBooking = Annotated[NewBooking, Depends(JsonBody(NewBooking, parse_new_booking))]
 
 
 # --------------------------------------------------------------------------- the workspace and its settings
@@ -507,6 +538,48 @@ def publish(plan_id: str, session: SessionDep, principal: WriterDep, if_match: I
     return written(result, 200, plan_of_record_id=plan_id, bookings=bookings)
 
 
+def _comparison(session: Session, tenant: str, plan_id: str) -> Any:
+    """The proposal against the plan of record, by the what-if comparison (service/whatif/compare.py)."""
+    jobs = JobRepository(session)
+    job = jobs.get(tenant, plan_id, with_plan=True, with_request=True)
+    if job is None or job.workspace_revision is None:
+        raise NotFound(f"no workspace proposal {plan_id!r}")
+    if job.plan is None:
+        raise Conflict(f"proposal {plan_id} has no plan yet (status {job.status})")
+    proposal, proposal_request = Plan.model_validate(job.plan.body), AllocationRequest.model_validate(job.request.body)
+    record_id = WorkspaceStore(session, tenant).workspace().plan_of_record_id
+    record = jobs.get(tenant, record_id, with_plan=True, with_request=True) if record_id else None
+    if record is not None and record.plan is not None:
+        base, base_request = (
+            Plan.model_validate(record.plan.body),
+            AllocationRequest.model_validate(record.request.body),
+        )
+    else:
+        # Nothing published yet: the proposal against no work at all, so all of it is new.
+        record_id = None
+        empty = proposal.objective.model_copy(update={"covered_value": 0.0, "total_cost": 0.0, "changes": 0})
+        base = proposal.model_copy(
+            update={"assignments": [], "leads": [], "unfilled": [], "kpis": None, "objective": empty}
+        )
+        base_request = proposal_request
+    comparison = compare(base_request, base, proposal_request, proposal)
+    return {"plan_id": plan_id, "plan_of_record_id": record_id, **comparison.model_dump(mode="json")}
+
+
+@router.get(
+    "/plans/{plan_id}/comparison",
+    summary="A proposal against the plan of record: KPI deltas, who moves, deals staffed and dropped, leads",
+    description="The comparison a what-if variant gets against its base (`POST /v1/scenarios`), with the plan "
+    "of record as the base and the proposal as the variant: `deltas` are proposal minus plan of record. "
+    "Without a plan of record, `plan_of_record_id` is null and the base is a plan with no work.",
+    responses=problems(401, 404, 409),
+)
+def proposal_comparison(plan_id: str, session: SessionDep, tenant: TenantDep) -> JSONResponse:
+    body = _comparison(session, tenant, plan_id)
+    session.commit()
+    return JSONResponse(body)
+
+
 # --------------------------------------------------------------------------- bookings and the audit
 
 
@@ -531,6 +604,37 @@ def list_bookings(
         limit=limit + 1,
     )
     return page(rows, limit, lambda row: row.id, booking_json, store.workspace().revision)
+
+
+@router.post(
+    "/bookings",
+    status_code=201,
+    summary="Book a person by hand: lock a proposal's work, or fill open work",
+    description="An addition to the contract's bookings: one person on one demand (or, without `demand_id`, as "
+    "the deal's lead), `confirmed` by default (a lock: pinned in every later request, as a confirmed booking "
+    "of a published plan is) or `tentative`. Its weeks and hours are the demand's. A booking that breaks H1, "
+    "H2 or H9 on its own (for a lead: the lead part of H5, H9) is a 422 naming the rule; the same work booked "
+    "already, a second confirmed lead, or more confirmed people than the demand's headcount, a 409.",
+    responses={201: {"description": "Booked: the new `revision` and the `booking`."}, **problems(*BODY_WRITE, 409)},
+)
+def create_booking(
+    session: SessionDep, principal: WriterDep, body: SentBooking, if_match: IfMatch = None
+) -> JSONResponse:
+    store = WorkspaceStore(session, principal.tenant)
+    wanted = Booked(
+        "lead" if body.demand_id is None else "assignment",
+        body.opportunity_id,
+        body.demand_id,
+        body.staff_id,
+        0,
+        0,
+        0.0,
+    )
+    revision = expected_revision(if_match)
+    result, row = run_change(
+        session, lambda: usecases.book(store, principal, wanted, body.status, body.plan_id, revision)
+    )
+    return written(result, 201, booking=booking_json(row))
 
 
 def _booking_action(

@@ -146,3 +146,8 @@ def test_a_slot_s_candidates_asked_of_the_workspace_and_a_viewer_sees_no_money(
     assert "[hidden]" in text, "the notes name no money figure"
     unknown = client.post("/v1/recommendations", json={**question, "demand_id": "nothing"})
     assert unknown.status_code == 422
+    timed = client.post("/v1/recommendations", json={**question, "options": {"time_limit_s": 2}})
+    assert timed.status_code == 200, timed.text
+    bad = client.post("/v1/recommendations", json={**question, "options": {"time_limit_s": -1}})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["path"] == "request.options.time_limit_s"

@@ -42,8 +42,12 @@ def on_the_workspace(request: Request, tenant: str, question: OnTheWorkspace) ->
     with request.app.state.sessions() as session:
         document = WorkspaceStore(session, tenant).request()
         session.commit()
+    options = question.document.get("options")
+    if isinstance(options, dict):
+        document["options"] = options
+    asked = {key: value for key, value in question.document.items() if key != "options"}
     try:
-        return parse_recommendation_request({**question.document, "request": document})
+        return parse_recommendation_request({**asked, "request": document})
     except InvalidRequest as error:
         raise ValidationFailed(error.errors) from None
 

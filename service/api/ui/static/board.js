@@ -10,6 +10,7 @@
   const $ = (selector) => document.querySelector(selector);
   const STATUS_COLORS = { confirmed: "#15803d", tentative: "#2563eb", broken: "#b91c1c", proposed: "#a5b4fc" };
   const LIVE = ["confirmed", "tentative", "broken"];
+  const BOARD_ROWS = 28; // rows of people in view on the board; more scroll
 
   const board = {
     role: "admin", // from GET /v1/me: a viewer sees no rate or cost and no button that writes
@@ -68,17 +69,23 @@
   }
 
   async function loadWorkspace(role = Promise.resolve()) {
+    // The plan of record (for the comparison and its open work) is the largest answer: asked for as soon as
+    // the workspace names it, and awaited only after the rest is drawn.
+    let record = Promise.resolve(null);
+    const asked = L.api("/v1/workspace").then((w) => {
+      const id = w.plan_of_record_id;
+      record = !id ? Promise.resolve(null) : board.record && board.record.id === id ? Promise.resolve(board.record) : L.api(`/v1/plans/${id}`);
+      record.catch(() => {}); // awaited below; a failure is reported there
+      return w;
+    });
     const [workspace, staff, deals, bookings] = await Promise.all([
-      L.api("/v1/workspace"), allPages("/v1/workspace/staff"), allPages("/v1/workspace/opportunities"),
+      asked, allPages("/v1/workspace/staff"), allPages("/v1/workspace/opportunities"),
       allPages("/v1/workspace/bookings"), role,
     ]);
     Object.assign(board, { workspace, staff, deals, bookings: bookings.filter((b) => LIVE.includes(b.status)) });
     board.weeks = weekLabels(workspace.horizon);
     board.staffById = new Map(staff.map((s) => [s.id, s]));
     board.dealById = new Map(deals.map((o) => [o.id, o]));
-    // The plan of record (for the comparison and its open work) is the largest answer: draw the rest first.
-    const record = workspace.plan_of_record_id && (!board.record || board.record.id !== workspace.plan_of_record_id)
-      ? L.api(`/v1/plans/${workspace.plan_of_record_id}`) : Promise.resolve(workspace.plan_of_record_id ? board.record : null);
     $("#horizon-start").value = workspace.horizon.start;
     $("#horizon-weeks").value = String(workspace.horizon.weeks);
     $("#ws-revision").textContent = String(workspace.revision);
@@ -228,6 +235,23 @@
 
   // ------------------------------------------------------------------ propose, cancel, publish
 
+  // While the solve runs, GET /v1/plans/{id} answers its progress (docs/service.md, "A running job's plan so
+  // far"): elapsed seconds, and once the search has a plan, its covered value and gap, improving as it goes.
+  function progressText(id, p, limit) {
+    const pr = p.progress || {};
+    const el = $("#ws-progress");
+    const parts = [`Proposal ${id.slice(0, 8)}: ${L.STATUS_WORDS[p.status] || p.status}`,
+      `${pr.elapsed_s != null ? pr.elapsed_s.toFixed(1) : "0"} s of at most ${pr.time_limit_s ?? limit} s`];
+    if (pr.covered_value != null) parts.push(`covered value so far ${L.moneyShort(pr.covered_value)}`);
+    if (pr.gap != null) parts.push(`gap to the best possible ${(pr.gap * 100).toFixed(1)}%`);
+    if (pr.improvements) parts.push(`${pr.improvements} improvement${pr.improvements === 1 ? "" : "s"}`);
+    el.textContent = parts.join(" · ");
+    el.dataset.elapsed = String(pr.elapsed_s ?? "");
+    el.dataset.covered = String(pr.covered_value ?? "");
+    el.dataset.gap = String(pr.gap ?? "");
+    el.dataset.state = p.status;
+  }
+
   async function propose() {
     const limit = Number($("#propose-limit").value) || 10;
     const started = Date.now();
@@ -235,20 +259,21 @@
     board.running = accepted.id;
     $("#propose-cancel").hidden = false;
     $("#propose-cancel").disabled = false;
+    progressText(accepted.id, accepted, limit);
     try {
-      const plan = await L.poll(`/v1/plans/${accepted.id}`, (p) => !["queued", "running"].includes(p.status), (p) => {
-        const seconds = Math.round((Date.now() - started) / 1000);
-        const figures = p.objective ? ` · covered value ${L.moneyShort(p.objective.covered_value)}` : "";
-        $("#ws-progress").textContent = `Proposal ${accepted.id.slice(0, 8)}: ${L.STATUS_WORDS[p.status] || p.status}, ${seconds} s of at most ${limit} s${figures}`;
-      });
+      const plan = await L.poll(`/v1/plans/${accepted.id}`, (p) => !["queued", "running"].includes(p.status), (p) => progressText(accepted.id, p, limit));
       const seconds = Math.round((Date.now() - started) / 1000);
       if (!plan.assignments) throw new Error(`The proposal has no plan: ${plan.status}${plan.explanation ? `: ${plan.explanation.detail}` : plan.detail ? `, ${plan.detail}` : ""}`);
       board.proposal = plan;
-      $("#ws-progress").textContent = `Proposal ${plan.id.slice(0, 8)} from revision ${plan.workspace_revision}: ` +
-        `${L.STATUS_WORDS[plan.status] || plan.status}${plan.cancelled ? " (stopped early, best plan kept)" : ""}, in ${seconds} s.`;
+      board.comparison = await L.api(`/v1/workspace/plans/${plan.id}/comparison`);
+      const el = $("#ws-progress");
+      el.textContent = `Proposal ${plan.id.slice(0, 8)} from revision ${plan.workspace_revision}: ` +
+        `${L.STATUS_WORDS[plan.status] || plan.status}${plan.cancelled ? " (stopped early, best plan kept)" : ""}, in ${seconds} s · ` +
+        `covered value ${L.moneyShort(plan.objective.covered_value)} · gap ${(plan.objective.gap * 100).toFixed(1)}%.`;
+      Object.assign(el.dataset, { state: plan.status, covered: String(plan.objective.covered_value), gap: String(plan.objective.gap), cancelled: String(Boolean(plan.cancelled)) });
       renderProposal();
       renderBoard();
-      L.setStatus(`Proposal ${plan.id.slice(0, 8)} is ready: compare it with the plan of record, then publish it.`, "done");
+      L.setStatus(`Proposal ${plan.id.slice(0, 8)} is ready${plan.cancelled ? " (stopped: the best plan found is kept)" : ""}: compare it with the plan of record, then publish it.`, "done");
     } finally {
       board.running = null;
       $("#propose-cancel").hidden = true;
@@ -261,27 +286,19 @@
     await L.api(`/v1/plans/${board.running}`, { method: "DELETE" }).catch((error) => L.showError(error, "Could not stop the solve: "));
   }
 
-  // Who is on which work slot: (deal, demand, person) keys of the assignments, and the leads.
-  function workKeys(plan) {
-    if (!plan) return new Set();
-    return new Set([...plan.assignments.map((a) => `${a.opportunity_id}|${a.demand_id}|${a.staff_id}`),
-      ...plan.leads.map((l) => `${l.opportunity_id}|lead|${l.staff_id}`)]);
-  }
+  // ------------------------------------------------------------------ the proposal against the plan of record
+  // The comparison is the server's (GET /v1/workspace/plans/{id}/comparison: the what-if tab's comparison, with
+  // the plan of record as the base); the page only words it.
 
-  function moves() {
-    const now = workKeys(board.proposal);
-    const before = workKeys(board.record);
-    const words = (key) => {
-      const [deal, demand, staffId] = key.split("|");
-      const person = board.staffById.get(staffId);
-      const o = board.dealById.get(deal);
-      return { staffId, who: person ? person.name || staffId : staffId, what: `${o ? o.name || deal : deal} · ${demand === "lead" ? "lead" : demand}` };
-    };
-    return {
-      on: [...now].filter((k) => !before.has(k)).map(words),
-      off: [...before].filter((k) => !now.has(k)).map(words),
-    };
-  }
+  const personName = (id) => {
+    const p = id && board.staffById.get(id);
+    return id ? (p ? p.name || id : id) : "nobody";
+  };
+  const dealName = (id) => {
+    const o = board.dealById.get(id);
+    return o ? o.name || id : id;
+  };
+  const MOVE_WORDS = { replaced: "replaced", filled: "newly staffed", unfilled: "left open", slot_removed: "deal gone", slot_added: "new work" };
 
   function renderProposal() {
     const plan = board.proposal;
@@ -299,23 +316,69 @@
         `<td class="num" data-value="${now}">${L.escapeHtml(row.show(now))}${L.deltaHtml(row, delta)}</td></tr>`;
     }).join("");
     $("#ws-kpis").innerHTML = head + `<tbody>${body}</tbody>`;
-    const m = moves();
-    const people = new Set([...m.on, ...m.off].map((x) => x.staffId));
-    $("#ws-moves-summary").textContent = `Who moves: ${people.size} people, ${m.on.length} new pieces of work, ${m.off.length} given up` +
-      (record ? "" : " (nothing is published yet: all of it is new)");
-    const list = (items, sign) => items.slice(0, 200).map((x) => `<li>${sign} ${L.escapeHtml(x.who)}: ${L.escapeHtml(x.what)}</li>`).join("");
-    $("#ws-moves").innerHTML = `<ul class="moves-list">${list(m.on, "+")}${list(m.off, "−")}</ul>`;
-    $("#ws-moves").dataset.people = String(people.size);
+    const stale = board.workspace && plan.workspace_revision !== board.workspace.revision;
+    $("#ws-stale").hidden = !stale;
+    $("#ws-stale").textContent = stale ? `The workspace changed since this proposal (revision ${plan.workspace_revision}, now ${board.workspace.revision}): ` +
+      "propose again before publishing; locks and bookings made since are kept by the next proposal." : "";
+    renderChanges();
   }
 
+  function renderChanges() {
+    const c = board.comparison;
+    const el = $("#ws-changes");
+    if (!c || !board.proposal || c.plan_id !== board.proposal.id) {
+      el.innerHTML = "";
+      return;
+    }
+    const deals = (ids) => ids.map((id) => {
+      const o = board.dealById.get(id);
+      return `<li data-opportunity="${L.escapeHtml(id)}">${o ? L.gradeBadge(o.grade) : ""} ${L.escapeHtml(dealName(id))}</li>`;
+    }).join("");
+    const leads = c.lead_changes.map((l) => `<tr data-opportunity="${L.escapeHtml(l.opportunity_id)}"><td>${L.escapeHtml(dealName(l.opportunity_id))}</td>` +
+      `<td>${L.escapeHtml(personName(l.from_staff))}</td><td>${L.escapeHtml(personName(l.to_staff))}</td></tr>`).join("");
+    const against = c.plan_of_record_id ? "the plan of record" : "nothing (no plan is published yet)";
+    el.innerHTML = `<p class="hint">Against ${against}: ${c.moves.length} change${c.moves.length === 1 ? "" : "s"} of person on a piece of work, ` +
+      `${c.staffed.length} deal${c.staffed.length === 1 ? "" : "s"} newly staffed, ${c.unstaffed.length} dropped, ${c.lead_changes.length} lead change${c.lead_changes.length === 1 ? "" : "s"}.</p>
+      <div class="changes-grid">
+        <section aria-label="Deals newly staffed"><h3>Deals newly staffed <span class="count">${c.staffed.length}</span></h3><ul id="ws-staffed">${deals(c.staffed.slice(0, 100))}</ul></section>
+        <section aria-label="Deals dropped"><h3>Deals dropped <span class="count">${c.unstaffed.length}</span></h3><ul id="ws-dropped">${deals(c.unstaffed.slice(0, 100))}</ul></section>
+      </div>
+      <h3>Lead changes <span class="count">${c.lead_changes.length}</span></h3>
+      ${leads ? `<div class="scroll"><table id="ws-leads" class="compact"><thead><tr><th>Deal</th><th>Lead before</th><th>Lead after</th></tr></thead><tbody>${leads}</tbody></table></div>` : '<p class="hint">Every deal keeps its lead.</p>'}`;
+    el.dataset.staffed = String(c.staffed.length);
+    el.dataset.dropped = String(c.unstaffed.length);
+    el.dataset.leadChanges = String(c.lead_changes.length);
+    const people = new Set(c.moves.flatMap((m) => [m.from_staff, m.to_staff]).filter(Boolean));
+    $("#ws-moves-summary").textContent = `Who moves where: ${people.size} people, ${c.moves.length} changes`;
+    const moves = c.moves.slice(0, 300).map((m) => `<tr data-kind="${m.kind}"><td>${L.escapeHtml(dealName(m.opportunity_id))}</td><td>${L.escapeHtml(m.demand_id)}</td>` +
+      `<td>${L.escapeHtml(personName(m.from_staff))}</td><td>${L.escapeHtml(personName(m.to_staff))}</td><td><span class="tag ${m.kind}">${MOVE_WORDS[m.kind] || m.kind}</span></td></tr>`).join("");
+    $("#ws-moves").innerHTML = moves ? `<table class="moves compact"><thead><tr><th>Deal</th><th>Work</th><th>Before</th><th>After</th><th>Change</th></tr></thead><tbody>${moves}</tbody></table>` +
+      (c.moves.length > 300 ? `<p class="hint">… and ${c.moves.length - 300} more.</p>` : "") : '<p class="hint">Nobody moves.</p>';
+    $("#ws-moves").dataset.people = String(people.size);
+    $("#ws-moves").dataset.moves = String(c.moves.length);
+  }
+
+  // What publishing does: the proposal's work becomes tentative bookings (except work a confirmed booking
+  // holds already), replacing the tentative bookings of the plan of record; confirmed ones stay.
   function publishSummary() {
-    const m = moves();
     const plan = board.proposal;
+    const c = board.comparison && board.comparison.plan_id === plan.id ? board.comparison : null;
+    const confirmed = new Set(board.bookings.filter((b) => b.status === "confirmed").map((b) => `${b.opportunity_id}|${b.demand_id ?? "lead"}|${b.staff_id}`));
+    const work = [...plan.assignments.map((a) => `${a.opportunity_id}|${a.demand_id}|${a.staff_id}`), ...plan.leads.map((l) => `${l.opportunity_id}|lead|${l.staff_id}`)];
+    const made = work.filter((k) => !confirmed.has(k)).length;
+    const replaced = board.bookings.filter((b) => b.status === "tentative").length;
     const kpi = (k) => (k ? `covered value ${L.moneyShort(k.covered_value)}, ${k.filled_slots} slots filled` : "nothing");
-    return `<p>The proposal (from revision ${plan.workspace_revision}) becomes the plan of record.</p><ul>
+    const list = (ids) => (ids.length ? `: ${ids.slice(0, 8).map((id) => L.escapeHtml(dealName(id))).join(", ")}${ids.length > 8 ? ` and ${ids.length - 8} more` : ""}` : "");
+    const stale = board.workspace && plan.workspace_revision !== board.workspace.revision;
+    return `<p>The proposal (from revision ${plan.workspace_revision}) becomes the plan of record.</p><ul id="publish-changes">
       <li>Before: ${board.record ? kpi(board.record.kpis) : "no plan of record"}; after: ${kpi(plan.kpis)}</li>
-      <li>${m.on.length} pieces of work booked (tentative), ${m.off.length} of the plan of record given up</li>
-      <li>${new Set([...m.on, ...m.off].map((x) => x.staffId)).size} people see their work change; confirmed bookings stay as they are</li></ul>`;
+      ${c ? `<li data-item="moves">${c.moves.length} change${c.moves.length === 1 ? "" : "s"} of person on a piece of work (${new Set(c.moves.flatMap((m) => [m.from_staff, m.to_staff]).filter(Boolean)).size} people)</li>
+      <li data-item="staffed">${c.staffed.length} deal${c.staffed.length === 1 ? "" : "s"} newly staffed${list(c.staffed)}</li>
+      <li data-item="dropped">${c.unstaffed.length} deal${c.unstaffed.length === 1 ? "" : "s"} dropped${list(c.unstaffed)}</li>
+      <li data-item="leads">${c.lead_changes.length} lead change${c.lead_changes.length === 1 ? "" : "s"}</li>` : ""}
+      <li data-item="bookings" data-made="${made}">${made} tentative booking${made === 1 ? "" : "s"} become the plan of record${replaced ? `, replacing the ${replaced} tentative booking${replaced === 1 ? "" : "s"} of the plan before` : ""}; ` +
+      `${confirmed.size} confirmed booking${confirmed.size === 1 ? "" : "s"} stay as they are</li></ul>` +
+      (stale ? `<p class="stale">The workspace changed since this proposal: publishing it will be refused; propose again first.</p>` : "");
   }
 
   async function publish() {
@@ -324,17 +387,33 @@
     try {
       const answer = await L.api(`/v1/workspace/plans/${plan.id}/publish`, { method: "POST" });
       board.proposal = null;
+      board.comparison = null;
       await loadWorkspace();
       L.setStatus(`Published: proposal ${plan.id.slice(0, 8)} is the plan of record; the workspace is at revision ${answer.revision}.`, "done");
     } catch (error) {
       if (error.status !== 409) throw error;
       L.showError(error, "Not published: ");
+      // The 409 names the changes since the proposal; the audit has them in words, oldest first.
+      const since = await L.api("/v1/workspace/audit?limit=50").then((page) => page.items.filter((e) => e.revision > plan.workspace_revision).reverse()).catch(() => []);
+      if (since.length) {
+        const list = document.createElement("ul");
+        list.id = "stale-changes";
+        list.className = "problems";
+        for (const entry of since) {
+          const item = document.createElement("li");
+          item.textContent = `revision ${entry.revision}: ${entry.summary || entry.action} (${entry.role}, ${entry.created_at.slice(0, 16).replace("T", " ")})`;
+          list.append(item);
+        }
+        $("#status").append(list);
+      }
       const again = document.createElement("button");
       again.type = "button";
       again.id = "repropose";
+      again.className = "writes";
       again.textContent = "Propose again from the workspace as it is now";
       again.addEventListener("click", () => L.guarded(propose));
-      $("#status").append(" ", again);
+      $("#status").append(again);
+      again.focus();
     }
   }
 
@@ -344,19 +423,29 @@
     const bars = board.bookings.map((b) => ({ staffId: b.staff_id, start: b.start_week, end: b.end_week, status: b.status, booking: b, deal: b.opportunity_id, lead: b.kind === "lead" }));
     if (board.proposal) {
       const held = new Set(board.bookings.map((b) => `${b.opportunity_id}|${b.demand_id}|${b.staff_id}`));
+      const leads = new Set(board.proposal.leads.map((l) => `${l.staff_id}|${l.opportunity_id}`));
       for (const a of board.proposal.assignments) {
         if (!held.has(`${a.opportunity_id}|${a.demand_id}|${a.staff_id}`)) {
-          bars.push({ staffId: a.staff_id, start: a.start_week, end: a.end_week, status: "proposed", deal: a.opportunity_id, assignment: a });
+          bars.push({ staffId: a.staff_id, start: a.start_week, end: a.end_week, status: "proposed", deal: a.opportunity_id, assignment: a,
+            leadsInProposal: leads.has(`${a.staff_id}|${a.opportunity_id}`) });
         }
       }
     }
     // A lead drawn as its own bar beside the same person's work on the deal doubles the row: mark the work ★.
     const who = (b) => `${b.staffId}|${b.deal}`;
     const working = new Set(bars.filter((b) => !b.lead).map(who));
-    const leading = new Set(bars.filter((b) => b.lead).map(who));
+    const leading = new Set(bars.filter((b) => b.lead || b.leadsInProposal).map(who));
     for (const b of bars) if (leading.has(who(b))) b.lead = true;
     const merged = (b) => b.booking && b.booking.kind === "lead" && working.has(who(b));
     return bars.filter((b) => b.start != null && b.end != null && !merged(b));
+  }
+
+  function renderLegend(bars) {
+    const words = { tentative: "tentative (plan of record)", confirmed: "confirmed (locked)", broken: "broken (no longer allowed)", proposed: "proposed, not booked" };
+    $("#board-legend").innerHTML = Object.entries(STATUS_COLORS).map(([status, color]) => {
+      const count = bars.filter((b) => b.status === status).length;
+      return `<li data-status="${status}" data-count="${count}"><span class="swatch" style="background:${color}"></span>${words[status]} · ${count}</li>`;
+    }).join("");
   }
 
   function renderBoard() {
@@ -382,15 +471,24 @@
     el.dataset.bars = String(bars.length);
     el.dataset.bookings = String(bars.filter((b) => b.booking).length);
     el.dataset.firstWeek = (board.weeks || [])[0] || "";
+    renderLegend(bars);
     const weeks = board.weeks || [];
-    const chart = L.chartIn("#board", Math.max(rows.length * 20 + 110, 200));
+    // A long roster scrolls inside the chart (a slider, or the mouse wheel) rather than drawing one canvas
+    // thousands of pixels tall: ECharts then lays out and paints only the rows in view.
+    const zoomed = rows.length > BOARD_ROWS;
+    const chart = L.chartIn("#board", Math.max(Math.min(rows.length, BOARD_ROWS) * 20 + 110, 200));
     const statuses = Object.keys(STATUS_COLORS);
     // Every week named up to 16 weeks (ECharts would skip every other one to save room).
     const weekAxisLabel = { fontSize: 11, color: "#374151", interval: weeks.length <= 16 ? 0 : "auto" };
     chart.setOption({
       animation: false,
       legend: { top: 0, data: statuses.map((s) => ({ name: s, itemStyle: { color: STATUS_COLORS[s] } })) },
-      grid: { left: L.labelMargin(rows), right: 12, top: 56, bottom: 30 },
+      grid: { left: L.labelMargin(rows), right: zoomed ? 36 : 12, top: 56, bottom: 30 },
+      dataZoom: zoomed ? [
+        { type: "slider", yAxisIndex: 0, filterMode: "weakFilter", startValue: 0, endValue: BOARD_ROWS - 1, width: 14, right: 8, top: 56, bottom: 30,
+          showDetail: false, brushSelect: false, zoomLock: true },
+        { type: "inside", yAxisIndex: 0, filterMode: "weakFilter", zoomOnMouseWheel: false, moveOnMouseWheel: true, moveOnMouseMove: false },
+      ] : [],
       tooltip: { trigger: "item", formatter: (p) => barText(bars.filter((b) => b.status === p.seriesName)[p.dataIndex]) },
       xAxis: [
         { type: "value", min: 0, max: weeks.length, interval: 1, axisLabel: { show: false }, splitLine: { lineStyle: { color: "#e5e7eb" } } },
@@ -420,12 +518,22 @@
         };
       }),
     });
+    board.chart = chart;
+    chart.off("click");
     chart.on("click", (p) => {
       const bar = bars.filter((b) => b.status === p.seriesName)[p.dataIndex];
-      if (bar && bar.booking) openBooking(bar.booking);
+      if (bar) openBar(bar);
     });
+    if ($("#board-list-box").open) renderBoardList();
     renderUnfilled();
   }
+
+  // Bring a row of the board into view (the list's "show" and the browser tests use it).
+  board.showRow = (row) => {
+    if (!board.chart || !board.chart.getOption().dataZoom.length) return;
+    const start = Math.max(0, row - 2);
+    board.chart.dispatchAction({ type: "dataZoom", dataZoomIndex: 0, startValue: start, endValue: start + BOARD_ROWS - 1 });
+  };
 
   function barText(bar) {
     if (!bar) return "";
@@ -436,26 +544,75 @@
       `${weekText(bar.start)} to ${weekText(bar.end)} · <em>${bar.status}</em>${bar.booking && bar.booking.reason ? `<br>${L.escapeHtml(bar.booking.reason)}` : ""}`;
   }
 
-  function openBooking(booking) {
-    board.openBooking = booking;
-    const p = board.staffById.get(booking.staff_id);
-    const o = board.dealById.get(booking.opportunity_id);
-    $("#booking-title").textContent = `${p ? p.name || booking.staff_id : booking.staff_id} on ${o ? o.name || booking.opportunity_id : booking.opportunity_id}`;
-    $("#booking-body").innerHTML = `<p>${booking.kind === "lead" ? "Leads the deal" : `Work: ${L.escapeHtml(booking.demand_id)}, ${booking.hours_per_week} h/week`}, ` +
-      `${L.escapeHtml(weekText(booking.start_week))} to ${L.escapeHtml(weekText(booking.end_week))}.</p>` +
-      `<p>Status: <strong>${booking.status}</strong>${booking.reason ? ` (${L.escapeHtml(booking.reason)})` : ""}</p>`;
-    $("#booking-confirm").hidden = booking.status !== "tentative" || !seesMoney();
-    $("#booking-release").hidden = !seesMoney();
+  // What a click on a bar offers: proposed work can be locked; a tentative booking confirmed or released; a
+  // confirmed one released; a broken one only read (its reason says why it no longer holds).
+  const ACTIONS = { proposed: ["lock"], tentative: ["confirm", "release"], confirmed: ["release"], broken: [] };
+
+  function openBar(bar) {
+    board.openBar = bar;
+    const staffId = bar.staffId;
+    const dealId = bar.deal;
+    $("#booking-title").textContent = `${personName(staffId)} on ${dealName(dealId)}`;
+    const b = bar.booking;
+    const work = b ? (b.kind === "lead" ? "Leads the deal" : `Work: ${L.escapeHtml(b.demand_id)}, ${b.hours_per_week} h/week`)
+      : `Work: ${L.escapeHtml(bar.assignment.demand_id)}, ${L.nf0.format(bar.assignment.hours)} h in all`;
+    const status = b ? `<strong>${b.status}</strong>${b.reason ? ` (${L.escapeHtml(b.reason)})` : ""}` :
+      "<strong>proposed</strong>: in the proposal, not booked. A lock makes it a confirmed booking that every later proposal keeps.";
+    $("#booking-body").innerHTML = `<p>${work}, ${L.escapeHtml(weekText(bar.start))} to ${L.escapeHtml(weekText(bar.end))}.</p><p>Status: ${status}</p>`;
+    const actions = ACTIONS[bar.status] || [];
+    $("#booking-lock").hidden = !actions.includes("lock") || !seesMoney();
+    $("#booking-confirm").hidden = !actions.includes("confirm") || !seesMoney();
+    $("#booking-release").hidden = !actions.includes("release") || !seesMoney();
+    $("#booking-lead-row").hidden = !(bar.status === "proposed" && bar.leadsInProposal && seesMoney());
+    $("#booking-lead").checked = Boolean(bar.leadsInProposal);
     $("#booking-dialog").showModal();
   }
 
   async function bookingAction(action) {
-    const booking = board.openBooking;
+    const booking = board.openBar.booking;
     $("#booking-dialog").close();
     const answer = await L.api(`/v1/workspace/bookings/${booking.id}/${action}`, { method: "POST" });
     await loadWorkspace();
     L.setStatus(`Booking ${action === "confirm" ? "confirmed: every proposal keeps it" : "released"}; the workspace is at revision ${answer.revision}.`, "done");
   }
+
+  // A lock is a confirmed booking made by hand (POST /v1/workspace/bookings): the next proposal pins it.
+  async function lockWork() {
+    const bar = board.openBar;
+    const a = bar.assignment;
+    const withLead = bar.leadsInProposal && $("#booking-lead").checked;
+    $("#booking-dialog").close();
+    const planId = board.proposal ? board.proposal.id : undefined;
+    let answer = await L.api("/v1/workspace/bookings", { method: "POST", body: { opportunity_id: a.opportunity_id, demand_id: a.demand_id, staff_id: a.staff_id, status: "confirmed", plan_id: planId } });
+    if (withLead) answer = await L.api("/v1/workspace/bookings", { method: "POST", body: { opportunity_id: a.opportunity_id, staff_id: a.staff_id, status: "confirmed", plan_id: planId } });
+    await loadWorkspace();
+    L.setStatus(`Locked: ${personName(a.staff_id)} on ${dealName(a.opportunity_id)} · ${a.demand_id}${withLead ? " (and as its lead)" : ""}, a confirmed booking; ` +
+      `propose again and the lock holds. The workspace is at revision ${answer.revision}.`, "done");
+  }
+
+  // The board as a table, for the keyboard and screen readers: one row a bar, with the same buttons.
+  function renderBoardList() {
+    const words = { lock: "Lock", confirm: "Confirm", release: "Release" };
+    const rows = board.bars.slice().sort((x, y) => personName(x.staffId).localeCompare(personName(y.staffId)) || x.start - y.start)
+      .map((bar, i) => {
+        const what = bar.booking ? (bar.booking.kind === "lead" ? "lead" : bar.booking.demand_id) : bar.assignment.demand_id;
+        const buttons = (ACTIONS[bar.status] || []).map((action) => `<button type="button" class="small writes" data-bar="${board.bars.indexOf(bar)}" data-action="${action}" ` +
+          `aria-label="${words[action]} ${L.escapeHtml(personName(bar.staffId))} on ${L.escapeHtml(dealName(bar.deal))} ${L.escapeHtml(what)}">${words[action]}</button>`).join(" ");
+        return `<tr data-status="${bar.status}" data-row="${i}"><td>${L.escapeHtml(personName(bar.staffId))}</td><td>${L.escapeHtml(dealName(bar.deal))}</td><td>${L.escapeHtml(what)}${bar.lead ? " ★" : ""}</td>` +
+          `<td>${L.escapeHtml(weekText(bar.start))} – ${L.escapeHtml(weekText(bar.end))}</td><td>${bar.status}</td><td>${buttons}</td></tr>`;
+      }).join("");
+    $("#board-list").innerHTML = `<table class="compact"><thead><tr><th>Person</th><th>Deal</th><th>Work</th><th>Weeks</th><th>Status</th><th><span class="writes">Do</span></th></tr></thead><tbody>${rows}</tbody></table>`;
+  }
+
+  function boardListAction(button) {
+    const bar = board.bars[Number(button.dataset.bar)];
+    if (!bar) return;
+    board.openBar = bar;
+    if (button.dataset.action === "lock") openBar(bar); // the dialog asks about the lead too
+    else L.guarded(() => bookingAction(button.dataset.action));
+  }
+
+  // ------------------------------------------------------------------ open work and who could do it
 
   function renderUnfilled() {
     const plan = board.proposal || board.record;
@@ -468,12 +625,65 @@
     const groups = L.REASONS.map(([reason, title, explain]) => ({ reason, title, explain, items: plan.unfilled.filter((u) => u.reason === reason) }))
       .filter((g) => g.items.length);
     el.dataset.slots = String(total);
+    el.dataset.plan = plan.id;
     el.innerHTML = `<h3>Left open in the ${board.proposal ? "proposal" : "plan of record"}: ${total} slot${total === 1 ? "" : "s"}</h3>` +
       groups.map((g) => `<details class="reason" data-reason="${g.reason}"><summary>${L.escapeHtml(g.title)} <span class="count">· ${g.items.reduce((s, u) => s + u.slots, 0)}</span></summary>
         <p class="hint">${L.escapeHtml(g.explain)}</p><ul>${g.items.map((u) => {
           const o = board.dealById.get(u.opportunity_id);
-          return `<li>${o ? `${L.gradeBadge(o.grade)} ${L.escapeHtml(o.name || o.id)}` : L.escapeHtml(u.opportunity_id)}: ${L.escapeHtml(u.demand_id || "lead")} ×${u.slots}</li>`;
+          const ask = u.demand_id ? ` <button type="button" class="small secondary who" data-opportunity="${L.escapeHtml(u.opportunity_id)}" data-demand="${L.escapeHtml(u.demand_id)}" ` +
+            `aria-label="Who could do ${L.escapeHtml(u.demand_id)} of ${L.escapeHtml(dealName(u.opportunity_id))}">Who could do it</button>` : "";
+          return `<li data-opportunity="${L.escapeHtml(u.opportunity_id)}" data-demand="${L.escapeHtml(u.demand_id || "")}">${o ? `${L.gradeBadge(o.grade)} ${L.escapeHtml(o.name || o.id)}` : L.escapeHtml(u.opportunity_id)}: ` +
+            `${L.escapeHtml(u.demand_id || "lead")} ×${u.slots}${ask}<div class="candidates" aria-live="polite"></div></li>`;
         }).join("")}</ul></details>`).join("");
+  }
+
+  // The slot's candidates, asked of the workspace as it is now (POST /v1/recommendations with
+  // "request": "workspace"): each re-solved with the person pinned, so its effect is a whole plan's.
+  async function whoCouldDoIt(button) {
+    const item = button.closest("li");
+    const box = item.querySelector(".candidates");
+    const { opportunity, demand } = button.dataset;
+    button.disabled = true;
+    box.innerHTML = '<p class="hint">Asking who could do it (each candidate is a plan re-solved)…</p>';
+    box.dataset.state = "asking";
+    try {
+      const answer = await L.api("/v1/recommendations", { method: "POST", body: { request: "workspace", opportunity_id: opportunity, demand_id: demand, limit: 3, options: { time_limit_s: 5 } } });
+      const shown = answer.candidates.slice(0, 5);
+      const effect = (c) => {
+        if (!c.feasible) return `cannot: ${L.escapeHtml((c.reasons || []).join(", ") || "the rules rule it out")}`;
+        const value = c.delta_covered_value_vs_baseline ?? c.delta_covered_value;
+        const cost = c.delta_total_cost_vs_baseline ?? c.delta_total_cost;
+        const v = value == null ? "" : `covered value ${value >= 0 ? "+" : "−"}${L.moneyShort(Math.abs(value))}`;
+        const m = cost == null || !seesMoney() ? "" : `, cost ${cost >= 0 ? "+" : "−"}${L.moneyShort(Math.abs(cost))}`;
+        return `${v}${m}${c.resolved || c.on_slot ? "" : " (estimate)"}`;
+      };
+      box.innerHTML = shown.length ? `<ol class="candidate-list">${shown.map((c) => `<li data-staff="${L.escapeHtml(c.staff_id)}" data-feasible="${c.feasible}" ` +
+        `data-delta-value="${c.delta_covered_value_vs_baseline ?? c.delta_covered_value ?? ""}">` +
+        `<strong>${L.escapeHtml(c.name || c.staff_id)}</strong> <span class="hint">${L.escapeHtml((L.UNIT_WORDS[c.unit_kind] || c.unit_kind || ""))} ${L.escapeHtml(c.region || "")}, level ${c.skill_level}</span><br>` +
+        `<span class="effect">${effect(c)}</span>` +
+        (c.feasible && !c.on_slot ? ` <button type="button" class="small writes book" data-opportunity="${L.escapeHtml(opportunity)}" data-demand="${L.escapeHtml(demand)}" data-staff="${L.escapeHtml(c.staff_id)}" ` +
+          `aria-label="Book ${L.escapeHtml(c.name || c.staff_id)} on ${L.escapeHtml(demand)} of ${L.escapeHtml(dealName(opportunity))}">Book</button>` : "") +
+        (c.note && seesMoney() ? `<details><summary class="hint">why</summary><p class="hint">${L.escapeHtml(c.note)}</p></details>` : "") + "</li>").join("")}</ol>` +
+        (answer.candidates.length > shown.length ? `<p class="hint">${answer.candidates.length - shown.length} more qualified.</p>` : "")
+        : `<p class="hint">Nobody qualified${answer.note && seesMoney() ? `: ${L.escapeHtml(answer.note)}` : "."}</p>`;
+      box.dataset.state = "done";
+      box.dataset.candidates = String(answer.candidates.length);
+    } catch (error) {
+      box.innerHTML = `<p class="hint">Could not ask: ${L.escapeHtml(error.headline || error.message)}</p>`;
+      box.dataset.state = "error";
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // Booking a candidate by hand is a commitment: a confirmed booking (docs/workspace.md says why not tentative).
+  async function bookCandidate(button) {
+    const { opportunity, demand, staff } = button.dataset;
+    const plan = board.proposal || board.record;
+    const answer = await L.api("/v1/workspace/bookings", { method: "POST", body: { opportunity_id: opportunity, demand_id: demand, staff_id: staff, status: "confirmed", plan_id: plan ? plan.id : undefined } });
+    await loadWorkspace();
+    L.setStatus(`Booked ${personName(staff)} on ${dealName(opportunity)} · ${demand} (confirmed); propose again to plan the rest around it. ` +
+      `The workspace is at revision ${answer.revision}.`, "done");
   }
 
   // ------------------------------------------------------------------ start
@@ -505,11 +715,23 @@
       $("#publish-dialog").showModal();
     });
     $("#publish-go").addEventListener("click", () => L.guarded(publish));
+    $("#booking-lock").addEventListener("click", () => L.guarded(lockWork));
     $("#booking-confirm").addEventListener("click", () => L.guarded(() => bookingAction("confirm")));
     $("#booking-release").addEventListener("click", () => L.guarded(() => bookingAction("release")));
     window.addEventListener("resize", () => {
       const chart = echarts.getInstanceByDom($("#board"));
       if (chart) chart.resize();
+    });
+    $("#board-list-box").addEventListener("toggle", () => { if ($("#board-list-box").open) renderBoardList(); });
+    $("#board-list").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action]");
+      if (button) boardListAction(button);
+    });
+    $("#ws-unfilled").addEventListener("click", (event) => {
+      const who = event.target.closest("button.who");
+      if (who) whoCouldDoIt(who);
+      const book = event.target.closest("button.book");
+      if (book) L.guarded(() => bookCandidate(book));
     });
     document.addEventListener("director:key", refresh);
     refresh();

@@ -201,11 +201,13 @@ def test_propose_lock_publish_book_and_a_stale_publish(page: Page, server: Serve
     assert comparison["plan_of_record_id"] == second["id"]
 
     # Who could do open work: the candidates of the workspace's request, then book one.
+    # Nobody qualified: nobody to ask about, so no button; the other reasons each have one.
+    assert page.locator("#ws-unfilled details[data-reason=no_qualified_staff] button.who").count() == 0
     group = page.locator("#ws-unfilled details.reason[data-reason=outranked]")
     if group.count() == 0:
-        group = page.locator("#ws-unfilled details.reason").first
+        group = page.locator("#ws-unfilled details.reason:has(button.who)").first
     group.locator("summary").click()
-    item = group.locator("li[data-demand]").first
+    item = group.locator("li:has(button.who)").first
     item.locator("button.who").click()
     item.locator(".candidates[data-state=done], .candidates[data-state=error]").wait_for(timeout=SOLVE_TIMEOUT_MS)
     assert item.locator(".candidates").get_attribute("data-state") == "done"
@@ -246,7 +248,7 @@ def test_propose_lock_publish_book_and_a_stale_publish(page: Page, server: Serve
     assert release.get_attribute("aria-label")
     page.locator("#board-list-box summary").click()
     page.evaluate("() => { window.director.board.showRow(0); window.scrollTo(0, 0); }")
-    page.locator("#ws-unfilled details.reason").first.locator("summary").click()
+    page.locator("#ws-unfilled details.reason:has(button.who)").last.locator("summary").click()
     page.locator(".board-panel").screenshot(path=str(SCREENSHOTS / "board.png"))
 
     # A viewer: the same board, no rate or cost anywhere, no button that writes; candidates without "Book".
@@ -254,8 +256,9 @@ def test_propose_lock_publish_book_and_a_stale_publish(page: Page, server: Serve
     page.wait_for_function("() => document.body.dataset.role === 'viewer'")
     for selector in ("#propose", "#publish", "#staff-upload"):
         assert page.locator(selector).is_hidden(), selector
-    page.locator("#ws-unfilled details.reason").first.locator("summary").click()
-    item = page.locator("#ws-unfilled details.reason").first.locator("li[data-demand]").first
+    group = page.locator("#ws-unfilled details.reason:has(button.who)").first
+    group.locator("summary").click()
+    item = group.locator("li:has(button.who)").first
     item.locator("button.who").click()
     item.locator(".candidates[data-state=done]").wait_for(timeout=SOLVE_TIMEOUT_MS)
     assert item.locator("button.book").count() == 0 or item.locator("button.book").first.is_hidden()

@@ -476,16 +476,16 @@
     // A long roster scrolls inside the chart (a slider, or the mouse wheel) rather than drawing one canvas
     // thousands of pixels tall: ECharts then lays out and paints only the rows in view.
     const zoomed = rows.length > BOARD_ROWS;
-    const chart = L.chartIn("#board", Math.max(Math.min(rows.length, BOARD_ROWS) * 20 + 110, 200));
+    const chart = L.chartIn("#board", Math.max(Math.min(rows.length, BOARD_ROWS) * 20 + 84, 180));
     const statuses = Object.keys(STATUS_COLORS);
     // Every week named up to 16 weeks (ECharts would skip every other one to save room).
     const weekAxisLabel = { fontSize: 11, color: "#374151", interval: weeks.length <= 16 ? 0 : "auto" };
     chart.setOption({
       animation: false,
-      legend: { top: 0, data: statuses.map((s) => ({ name: s, itemStyle: { color: STATUS_COLORS[s] } })) },
-      grid: { left: L.labelMargin(rows), right: zoomed ? 36 : 12, top: 56, bottom: 30 },
+      // The legend is the list above the chart (#board-legend), with counts and words.
+      grid: { left: L.labelMargin(rows), right: zoomed ? 36 : 12, top: 30, bottom: 30 },
       dataZoom: zoomed ? [
-        { type: "slider", yAxisIndex: 0, filterMode: "weakFilter", startValue: 0, endValue: BOARD_ROWS - 1, width: 14, right: 8, top: 56, bottom: 30,
+        { type: "slider", yAxisIndex: 0, filterMode: "weakFilter", startValue: 0, endValue: BOARD_ROWS - 1, width: 14, right: 8, top: 30, bottom: 30,
           showDetail: false, brushSelect: false, zoomLock: true },
         { type: "inside", yAxisIndex: 0, filterMode: "weakFilter", zoomOnMouseWheel: false, moveOnMouseWheel: true, moveOnMouseMove: false },
       ] : [],
@@ -630,7 +630,8 @@
       groups.map((g) => `<details class="reason" data-reason="${g.reason}"><summary>${L.escapeHtml(g.title)} <span class="count">· ${g.items.reduce((s, u) => s + u.slots, 0)}</span></summary>
         <p class="hint">${L.escapeHtml(g.explain)}</p><ul>${g.items.map((u) => {
           const o = board.dealById.get(u.opportunity_id);
-          const ask = u.demand_id ? ` <button type="button" class="small secondary who" data-opportunity="${L.escapeHtml(u.opportunity_id)}" data-demand="${L.escapeHtml(u.demand_id)}" ` +
+          // Nobody qualified: no one to ask about. Otherwise the candidates say what stands in the way.
+          const ask = u.demand_id && u.reason !== "no_qualified_staff" ? ` <button type="button" class="small secondary who" data-opportunity="${L.escapeHtml(u.opportunity_id)}" data-demand="${L.escapeHtml(u.demand_id)}" ` +
             `aria-label="Who could do ${L.escapeHtml(u.demand_id)} of ${L.escapeHtml(dealName(u.opportunity_id))}">Who could do it</button>` : "";
           return `<li data-opportunity="${L.escapeHtml(u.opportunity_id)}" data-demand="${L.escapeHtml(u.demand_id || "")}">${o ? `${L.gradeBadge(o.grade)} ${L.escapeHtml(o.name || o.id)}` : L.escapeHtml(u.opportunity_id)}: ` +
             `${L.escapeHtml(u.demand_id || "lead")} ×${u.slots}${ask}<div class="candidates" aria-live="polite"></div></li>`;

@@ -45,11 +45,11 @@
 
   // ------------------------------------------------------------------ loading
 
-  async function allPages(path) {
+  async function allPages(path, query = "") {
     const items = [];
     let cursor = "";
     for (;;) {
-      const page = await L.api(`${path}?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      const page = await L.api(`${path}?limit=500${query ? `&${query}` : ""}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
       items.push(...page.items);
       if (!page.next_cursor) return items;
       cursor = page.next_cursor;
@@ -78,11 +78,13 @@
       record.catch(() => {}); // awaited below; a failure is reported there
       return w;
     });
-    const [workspace, staff, deals, bookings] = await Promise.all([
+    // The live bookings by status, at once: the list also holds every replaced and released one, which grows
+    // with each publish.
+    const [workspace, staff, deals, ...byStatus] = await Promise.all([
       asked, allPages("/v1/workspace/staff"), allPages("/v1/workspace/opportunities"),
-      allPages("/v1/workspace/bookings"), role,
+      ...LIVE.map((status) => allPages("/v1/workspace/bookings", `status=${status}`)), role,
     ]);
-    Object.assign(board, { workspace, staff, deals, bookings: bookings.filter((b) => LIVE.includes(b.status)) });
+    Object.assign(board, { workspace, staff, deals, bookings: byStatus.slice(0, LIVE.length).flat() });
     board.weeks = weekLabels(workspace.horizon);
     board.staffById = new Map(staff.map((s) => [s.id, s]));
     board.dealById = new Map(deals.map((o) => [o.id, o]));
@@ -107,7 +109,9 @@
     try {
       // The role decides which columns show, so it must be known before the tables are drawn; ask both at once.
       const role = loadRole();
-      await loadWorkspace(role);
+      const loaded = loadWorkspace(role);
+      prepareBoard(); // while the answers are on their way
+      await loaded;
     } catch (error) {
       L.showError(error, "Could not load the workspace: ");
     }
@@ -448,39 +452,35 @@
     }).join("");
   }
 
-  function renderBoard() {
-    const bars = boardBars();
-    const people = [...new Set(bars.map((b) => b.staffId))].sort((a, b) => (board.staffById.get(a)?.name || a).localeCompare(board.staffById.get(b)?.name || b));
-    // A person's overlapping bars go on lanes of their own.
-    const rows = [];
-    for (const staffId of people) {
-      const mine = bars.filter((b) => b.staffId === staffId).sort((a, b) => a.start - b.start);
-      const ends = [];
-      const first = rows.length;
-      for (const bar of mine) {
-        let lane = ends.findIndex((end) => end < bar.start);
-        if (lane < 0) lane = ends.push(bar.end) - 1;
-        else ends[lane] = bar.end;
-        bar.row = first + lane;
-      }
-      const p = board.staffById.get(staffId);
-      ends.forEach((_, lane) => rows.push(lane === 0 ? (p ? p.name || staffId : staffId) : ""));
-    }
-    board.bars = bars;
+  // One chart for the board's life: ECharts' first init and first drawing are the slow ones (its code warms
+  // up), so the chart is made while the workspace is still on its way, and each render only resizes it.
+  function boardChart(height) {
     const el = $("#board");
-    el.dataset.bars = String(bars.length);
-    el.dataset.bookings = String(bars.filter((b) => b.booking).length);
-    el.dataset.firstWeek = (board.weeks || [])[0] || "";
-    renderLegend(bars);
-    const weeks = board.weeks || [];
+    let chart = echarts.getInstanceByDom(el);
+    if (el.style.height !== `${height}px`) {
+      el.style.height = `${height}px`;
+      if (chart) chart.resize();
+    }
+    if (!chart) chart = echarts.init(el, null, { renderer: "canvas" });
+    return chart;
+  }
+
+  // A board of one made-up bar on as many rows as scroll, drawn once: every code path of the real one runs.
+  function prepareBoard() {
+    if (echarts.getInstanceByDom($("#board"))) return;
+    const rows = Array.from({ length: BOARD_ROWS + 1 }, () => "");
+    const bar = { staffId: "", deal: "", start: 0, end: 0, row: 0, status: "tentative" };
+    boardChart(BOARD_ROWS * 20 + 84).setOption(boardOption([bar], rows, ["", ""]), { notMerge: true });
+  }
+
+  function boardOption(bars, rows, weeks) {
     // A long roster scrolls inside the chart (a slider, or the mouse wheel) rather than drawing one canvas
     // thousands of pixels tall: ECharts then lays out and paints only the rows in view.
     const zoomed = rows.length > BOARD_ROWS;
-    const chart = L.chartIn("#board", Math.max(Math.min(rows.length, BOARD_ROWS) * 20 + 84, 180));
     const statuses = Object.keys(STATUS_COLORS);
     // Every week named up to 16 weeks (ECharts would skip every other one to save room).
     const weekAxisLabel = { fontSize: 11, color: "#374151", interval: weeks.length <= 16 ? 0 : "auto" };
-    chart.setOption({
+    return {
       animation: false,
       // The legend is the list above the chart (#board-legend), with counts and words.
       grid: { left: L.labelMargin(rows), right: zoomed ? 36 : 12, top: 30, bottom: 30 },
@@ -506,7 +506,7 @@
             const [x0, y] = api.coord([b.start, b.row]);
             const [x1] = api.coord([b.end + 1, b.row]);
             const h = api.size([0, 1])[1] - 4;
-            const o = board.dealById.get(b.deal);
+            const o = board.dealById && board.dealById.get(b.deal);
             const text = `${b.lead ? "★ " : ""}${o ? o.name || b.deal : b.deal}`;
             const room = Math.floor((x1 - x0 - 8) / 6.3);
             return { type: "group", children: [
@@ -517,7 +517,35 @@
           },
         };
       }),
-    });
+    };
+  }
+
+  function renderBoard() {
+    const bars = boardBars();
+    const people = [...new Set(bars.map((b) => b.staffId))].sort((a, b) => (board.staffById.get(a)?.name || a).localeCompare(board.staffById.get(b)?.name || b));
+    // A person's overlapping bars go on lanes of their own.
+    const rows = [];
+    for (const staffId of people) {
+      const mine = bars.filter((b) => b.staffId === staffId).sort((a, b) => a.start - b.start);
+      const ends = [];
+      const first = rows.length;
+      for (const bar of mine) {
+        let lane = ends.findIndex((end) => end < bar.start);
+        if (lane < 0) lane = ends.push(bar.end) - 1;
+        else ends[lane] = bar.end;
+        bar.row = first + lane;
+      }
+      const p = board.staffById.get(staffId);
+      ends.forEach((_, lane) => rows.push(lane === 0 ? (p ? p.name || staffId : staffId) : ""));
+    }
+    board.bars = bars;
+    const el = $("#board");
+    el.dataset.bars = String(bars.length);
+    el.dataset.bookings = String(bars.filter((b) => b.booking).length);
+    el.dataset.firstWeek = (board.weeks || [])[0] || "";
+    renderLegend(bars);
+    const chart = boardChart(Math.max(Math.min(rows.length, BOARD_ROWS) * 20 + 84, 180));
+    chart.setOption(boardOption(bars, rows, board.weeks || []), { notMerge: true });
     board.chart = chart;
     chart.off("click");
     chart.on("click", (p) => {

@@ -69,15 +69,7 @@
   }
 
   async function loadWorkspace(role = Promise.resolve()) {
-    // The plan of record (for the comparison and its open work) is the largest answer: asked for as soon as
-    // the workspace names it, and awaited only after the rest is drawn.
-    let record = Promise.resolve(null);
-    const asked = L.api("/v1/workspace").then((w) => {
-      const id = w.plan_of_record_id;
-      record = !id ? Promise.resolve(null) : board.record && board.record.id === id ? Promise.resolve(board.record) : L.api(`/v1/plans/${id}`);
-      record.catch(() => {}); // awaited below; a failure is reported there
-      return w;
-    });
+    const asked = L.api("/v1/workspace");
     // The live bookings by status, at once: the list also holds every replaced and released one, which grows
     // with each publish.
     const [workspace, staff, deals, ...byStatus] = await Promise.all([
@@ -86,6 +78,11 @@
     ]);
     Object.assign(board, { workspace, staff, deals, bookings: byStatus.slice(0, LIVE.length).flat() });
     board.weeks = weekLabels(workspace.horizon);
+    // The plan of record (for the comparison and its open work) is the largest answer: asked for now, while
+    // the rest is drawn (asked for with the others, it slowed them down: measured), and awaited last.
+    const recordId = workspace.plan_of_record_id;
+    const record = !recordId ? Promise.resolve(null)
+      : board.record && board.record.id === recordId ? Promise.resolve(board.record) : L.api(`/v1/plans/${recordId}`);
     board.staffById = new Map(staff.map((s) => [s.id, s]));
     board.dealById = new Map(deals.map((o) => [o.id, o]));
     $("#horizon-start").value = workspace.horizon.start;
@@ -612,8 +609,16 @@
     $("#booking-dialog").close();
     const planId = board.proposal ? board.proposal.id : undefined;
     let answer = await L.api("/v1/workspace/bookings", { method: "POST", body: { opportunity_id: a.opportunity_id, demand_id: a.demand_id, staff_id: a.staff_id, status: "confirmed", plan_id: planId } });
-    if (withLead) answer = await L.api("/v1/workspace/bookings", { method: "POST", body: { opportunity_id: a.opportunity_id, staff_id: a.staff_id, status: "confirmed", plan_id: planId } });
+    let leadRefused = null;
+    if (withLead) {
+      answer = await L.api("/v1/workspace/bookings", { method: "POST", body: { opportunity_id: a.opportunity_id, staff_id: a.staff_id, status: "confirmed", plan_id: planId } })
+        .catch((error) => { leadRefused = error; return answer; });
+    }
     await loadWorkspace();
+    if (leadRefused) {
+      L.showError(leadRefused, `The work is locked, the lead is not: `);
+      return;
+    }
     L.setStatus(`Locked: ${personName(a.staff_id)} on ${dealName(a.opportunity_id)} · ${a.demand_id}${withLead ? " (and as its lead)" : ""}, a confirmed booking; ` +
       `propose again and the lock holds. The workspace is at revision ${answer.revision}.`, "done");
   }

@@ -241,6 +241,12 @@ def test_the_form_is_keyboard_usable_and_fits_a_laptop(page: Page, server: Serve
 
 
 def test_a_viewer_cannot_run_a_what_if_and_sees_no_rate(page: Page, server: Server) -> None:
+    # A planner ran a what-if with a hire at a rate; the viewer may open it, without the rate or any cost.
+    hire = {"op": "add_staff", "staff": {**api(server, "/v1/workspace/staff/west-001"), "id": "hire-west"}}
+    scenario = {"name": "Hire a west account manager", "base": "workspace", "options": {"time_limit_s": 2}}
+    scenario["variants"] = [{"name": "Hire", "changes": [hire]}]
+    ran = server.client.post("/v1/scenarios", json=scenario, headers=HEADERS)
+    assert ran.status_code == 201, ran.text
     open_form(page, server, VIEWER)
     page.wait_for_function("() => document.body.dataset.role === 'viewer'")
     assert page.locator("#whatif-builder").is_hidden()
@@ -251,3 +257,13 @@ def test_a_viewer_cannot_run_a_what_if_and_sees_no_rate(page: Page, server: Serv
     assert "rate" not in text
     assert "cost" not in text
     assert page.evaluate("() => window.director.whatif.staff.length") == 0, "the viewer's page asks for no roster"
+    page.select_option("#stored-scenario", ran.json()["id"])
+    page.click("#open-scenario")
+    wait_for_status(page, "done")
+    assert page.locator("#comparison").is_visible()
+    shown = page.locator("#view-whatif").inner_text()
+    assert "Hire hire-west" in shown or "(hire-west)" in shown
+    assert "/h" not in shown
+    assert "NaN" not in shown
+    assert "internal cost" not in shown.lower()
+    assert page.locator("#budget").is_hidden()

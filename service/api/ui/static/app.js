@@ -580,7 +580,8 @@
     const slots = (k.filled_slots ?? plan.assignments.length) + (k.unfilled_slots ?? 0);
     const tiles = [
       ["Covered value", moneyShort(plan.objective.covered_value), k.possible_value ? `${percent(k.coverage)} of ${moneyShort(k.possible_value)} possible` : ""],
-      ["Total internal cost", money(plan.objective.total_cost), `${plan.leads.length} leads included`],
+      // A viewer's plan comes without costs (CONTRACT v2, roles): no tile for them.
+      ...(plan.objective.total_cost != null ? [["Total internal cost", money(plan.objective.total_cost), `${plan.leads.length} leads included`]] : []),
       ["Deals staffed", `${k.staffed_opportunities ?? plan.leads.length} of ${k.opportunities ?? index.opportunities.size}`, ""],
       ["Work slots filled", `${k.filled_slots ?? plan.assignments.length} of ${slots}`, `${k.unfilled_slots ?? 0} left open`],
       ["Average utilization", k.utilization != null ? percent(k.utilization) : "–", `${index.staff.size} people`],
@@ -717,7 +718,7 @@
           return `<strong>${escapeHtml(personLabel([index], a.staff_id))}</strong><br>` +
             `${escapeHtml(dealLabel([index], a.opportunity_id))}, grade ${item.grade}${item.lead ? " — <strong>leads this deal</strong>" : ""}<br>` +
             `${escapeHtml(workLabel([index], a.opportunity_id, a.demand_id))}<br>` +
-            `${weekSpan(index, a.start_week, a.end_week)}: ${nf0.format(a.hours)} h, cost ${money(a.cost)}`;
+            `${weekSpan(index, a.start_week, a.end_week)}: ${nf0.format(a.hours)} h${a.cost != null ? `, cost ${money(a.cost)}` : ""}`;
         },
       },
       xAxis: weekAxes(index),
@@ -799,6 +800,11 @@
 
   function renderBudget(side, all) {
     const { plan, index } = side;
+    // A viewer's plan has no costs or budgets: the section is hidden (.money) and nothing is drawn.
+    if (plan.opportunities.some((o) => o.cost == null)) {
+      state.charts.budget = { bars: 0, staffed: 0, overBudget: 0 };
+      return;
+    }
     const staffed = plan.opportunities.filter((o) => o.cost > 0)
       .sort((a, b) => a.grade.localeCompare(b.grade) || b.cost / (b.budget || 1) - a.cost / (a.budget || 1));
     const shown = all ? staffed : staffed.slice(0, 25);

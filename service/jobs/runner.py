@@ -268,16 +268,7 @@ class JobRunner:
             return Submission(job_id, replayed=False)
 
         async with self._tenant_lock(tenant):
-            try:
-                submission = await self._db(admit)
-            except IntegrityError:
-                # Another server process took this key between our lookup and our insert.
-                if idempotency_key is None:
-                    raise
-                replay = await self._db(lambda repo: self._replay(repo, tenant, idempotency_key, sha256))
-                if replay is None:
-                    raise
-                return replay
+            submission = await self._keyed(admit, tenant, idempotency_key, sha256)
         if submission.replayed:
             return submission
         log.info("job.queued", job_id=job_id, tenant=tenant, time_limit_s=request.options.time_limit_s, bytes=size)
@@ -332,16 +323,9 @@ class JobRunner:
             announce_plan(repo, job_id)
             return Submission(job_id, replayed=False, plan=repo.plan_body(job_id))
 
-        try:
-            submission = await self._db(store)
-        except IntegrityError:
-            # Another request took this key meanwhile: its job answers.
-            if idempotency_key is None:
-                raise
-            replay = await self._db(lambda repo: self._replay(repo, tenant, idempotency_key, sha256))
-            if replay is None:
-                raise
-            return replay
+        submission = await self._keyed(store, tenant, idempotency_key, sha256)
+        if submission.replayed:
+            return submission
         self._metrics.jobs_finished.labels(str(plan["status"])).inc()
         log.info("job.finished", job_id=job_id, tenant=tenant, status=plan["status"], inline=True)
         return submission
@@ -546,6 +530,21 @@ class JobRunner:
                 return work(JobRepository(session))
 
         return await to_thread.run_sync(run)
+
+    async def _keyed(
+        self, insert: Callable[[JobRepository], Submission], tenant: str, key: str | None, sha256: str
+    ) -> Submission:
+        """Run `insert`; when another request (in any process) stored the same Idempotency-Key between our
+        lookup and our insert, answer with that request's job."""
+        try:
+            return await self._db(insert)
+        except IntegrityError:
+            if key is None:
+                raise
+            replay = await self._db(lambda repo: self._replay(repo, tenant, key, sha256))
+            if replay is None:
+                raise
+            return replay
 
     @staticmethod
     def _replay(repo: JobRepository, tenant: str, key: str, sha256: str) -> Submission | None:

@@ -246,6 +246,16 @@ def announce_plan(repo: JobRepository, job_id: str) -> None:
         webhooks.plan_completed(repo.session, job.tenant, stored)
 
 
+def record_solved_here(repo: JobRepository, job_id: str, plan: dict[str, Any]) -> dict[str, Any] | None:
+    """The plan of an inline solve (service/jobs/runner.py, InlineSolves), stored as any attempt's in the
+    transaction that created its job running its first attempt, announced to the tenant's webhooks; the
+    plan as stored."""
+    if repo.finish(job_id, 1, plan) is None:
+        return None
+    announce_plan(repo, job_id)
+    return repo.plan_body(job_id)
+
+
 def record(
     sessions: sessionmaker[Session], job_id: str, attempt: int, outcome: SolveOutcome, *, interrupted: bool = False
 ) -> AttemptResult:

@@ -31,11 +31,11 @@ from service.contract import AllocationRequest
 from service.db.base import utcnow
 from service.db.models import Job
 from service.db.repositories import CUT_SHORT, JobRepository, QueuedJob, new_id
-from service.jobs.attempt import announce_plan, canonical_document, request_document, warm_started_document
+from service.jobs.attempt import canonical_document, record_solved_here, request_document, warm_started_document
 from service.jobs.executor import JobExecutor, RunnerHooks, SolverCapacity
-from service.jobs.pool import SolveOutcome
+from service.jobs.pool import SolveOutcome, solve_here
 from service.observability import Metrics
-from service.planning import solve_json
+from service.planning import make_plan
 
 log = structlog.get_logger(__name__)
 
@@ -296,12 +296,13 @@ class JobRunner:
         async with self._inline_slots:
             started = utcnow()
             deadline = time.monotonic() + min(self._inline.budget_s, limit)
-            solve = partial(solve_json, json.dumps(document), should_stop=lambda: time.monotonic() > deadline)
-            try:
-                plan: dict[str, Any] = json.loads(await to_thread.run_sync(solve))
-            except Exception:
-                log.exception("job.inline_failed", tenant=tenant)
-                return None
+            stop = partial(_past, deadline)
+            solve = partial(solve_here, make_plan, json.dumps(document), should_stop=stop)
+            outcome = await to_thread.run_sync(solve)
+        if outcome.plan_json is None:
+            log.error("job.inline_failed", tenant=tenant, detail=outcome.detail)
+            return None
+        plan: dict[str, Any] = json.loads(outcome.plan_json)
         if plan["status"] in CUT_SHORT:
             log.info("job.inline_unproven", tenant=tenant, status=plan["status"])
             return None
@@ -319,9 +320,7 @@ class JobRunner:
                 workspace_revision=workspace_revision,
                 started_at=started,
             )
-            repo.finish(job_id, 1, plan)
-            announce_plan(repo, job_id)
-            return Submission(job_id, replayed=False, plan=repo.plan_body(job_id))
+            return Submission(job_id, replayed=False, plan=record_solved_here(repo, job_id, plan))
 
         submission = await self._keyed(store, tenant, idempotency_key, sha256)
         if submission.replayed:
@@ -554,6 +553,10 @@ class JobRunner:
         if known.body_sha256 != sha256:
             raise IdempotencyConflict(key)
         return Submission(known.job_id, replayed=True)
+
+
+def _past(deadline: float) -> bool:
+    return time.monotonic() > deadline
 
 
 def _hidden_outcome(repo: JobRepository, job_id: str) -> tuple[dict[str, Any] | None, str | None] | None:

@@ -201,6 +201,16 @@ def test_deleting_a_person_says_which_bookings_break_and_breaks_them(page: Page,
     expect(page.locator("#delete-body")).to_contain_text("become broken")
     expect(page.locator("#delete-body li")).to_have_count(len(theirs))
     expect(page.locator("#delete-cancel")).to_be_focused()
+
+    # Another director confirms one of those bookings meanwhile: the delete is refused (412) and the list
+    # says what deleting breaks now, a commitment among it.
+    committed = sorted(theirs)[0]
+    api.post(f"/v1/workspace/bookings/{committed}/confirm")
+    confirm.get_by_role("button", name="Delete", exact=True).click()
+    expect(page.locator("#delete-message")).to_contain_text("Not deleted: the workspace changed")
+    expect(page.locator("#delete-body li", has_text="confirmed:")).to_have_count(1)
+    expect(page.locator("#delete-body")).to_contain_text("1 of them is a commitment")
+    assert api.status(f"/v1/workspace/staff/{staff_id}") == 200
     confirm.get_by_role("button", name="Delete", exact=True).click()
     expect(confirm).to_be_hidden()
     roster_status(page, f"{len(theirs)} booking")

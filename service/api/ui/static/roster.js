@@ -396,7 +396,7 @@
     }
     const count = problems.length;
     const lines = elsewhere.map((p) => element("li", {}, [element("code", { text: p.path || "the whole document" }), `: ${p.message}`]));
-    setMessage(k.message, [`${headline} ${count} problem${count === 1 ? "" : "s"}${count > elsewhere.length ? ", each shown beside its field" : ""}.`,
+    setMessage(k.message, [`${headline} ${count} problem${count === 1 ? "" : "s"}${count > elsewhere.length ? `, ${count === 1 ? "" : "each "}shown beside its field` : ""}.`,
       ...(lines.length ? [element("ul", {}, lines)] : [])]);
     (first || $(k.message)).focus?.();
   }
@@ -490,6 +490,15 @@
     const broken = board.bookings.filter((b) => b.status === "broken" && !before.has(b.id) && b[kind === "staff" ? "staff_id" : "opportunity_id"] === mine.id);
     rosterStatus(`${k.name(mine)} ${answer.status === 201 ? "added" : "saved"}; the workspace is at revision ${answer.body.revision}` +
       (broken.length ? `. ${broken.length} of its bookings are now broken: ${broken[0].reason}` : "."), broken.length ? "error" : "done");
+    refocus(kind, mine.id);
+  }
+
+  // The tables were drawn again: the keyboard goes on from the record's own button (or Add, when it is gone
+  // or filtered out).
+  function refocus(kind, id) {
+    const table = kind === "staff" ? "#staff-table" : "#deal-table";
+    const button = [...$(table).querySelectorAll("button.edit")].find((b) => b.dataset.id === id);
+    (button || $(kind === "staff" ? "#staff-add" : "#deal-add")).focus();
   }
 
   const brokenIds = () => new Set(board.bookings.filter((b) => b.status === "broken").map((b) => b.id));
@@ -610,6 +619,7 @@
     await board.reload();
     const n = d.bookings.length;
     rosterStatus(`${d.name} deleted; ${n ? `${n} booking${n === 1 ? " is" : "s are"} now broken` : "no booking broke"}; the workspace is at revision ${answer.body.revision}.`, "done");
+    refocus(d.kind, d.id);
   }
 
   // ------------------------------------------------------------------ the tables' edit buttons, and the start

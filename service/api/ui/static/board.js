@@ -83,6 +83,8 @@
     renderProposal();
   }
 
+  board.reload = () => loadWorkspace(); // after a write elsewhere on the page (roster.js)
+
   async function refresh() {
     document.body.dataset.boardReady = "false";
     try {
@@ -174,6 +176,7 @@
     $("#deal-count").textContent = `${deals.length} of ${board.deals.length}`;
     $("#staff-table").dataset.rows = String(people.length);
     $("#deal-table").dataset.rows = String(deals.length);
+    document.dispatchEvent(new CustomEvent("director:tables")); // roster.js adds its edit buttons
   }
 
   async function upload(kind, input) {

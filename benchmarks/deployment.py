@@ -268,10 +268,14 @@ class Deployment:
 
 
 def _api_ready(service: Service, url: str) -> bool:
+    """/readyz answers 200, or 503 for want of workers only: the workers start after the API processes, which
+    migrate the database they need."""
     service.check_alive()
     try:
         with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
             return int(response.status) == 200
+    except urllib.error.HTTPError as error:
+        return error.code == 503 and json.loads(error.read() or b"{}").get("failed") == ["workers"]
     except (urllib.error.URLError, OSError):
         return False
 

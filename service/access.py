@@ -67,13 +67,14 @@ def is_money_key(key: str) -> bool:
     return key == "hourly_rate" or "cost" in words or "budget" in words
 
 
-# The free-text fields that may name money (an explanation's detail, a recommendation's details and note).
-_TEXT_KEYS: Final = frozenset({"detail", "details", "note"})
+# The free-text fields that may name money: an explanation's detail, a recommendation's details and note, and
+# the names a what-if's author gave it and its variants ("move 34,000 of budget from opp-0046 to opp-0001").
+_TEXT_KEYS: Final = frozenset({"detail", "details", "note", "name", "variant"})
 
 
 def redact_for_viewer(document: Any, *, text: bool = False) -> Any:
     """`document` without any hourly rate, cost or budget: such fields are dropped, and money figures in the
-    free text of explanations and recommendations are replaced by "[hidden]"."""
+    free text of explanations, recommendations and what-if names are replaced by "[hidden]"."""
     if isinstance(document, dict):
         return {
             key: redact_for_viewer(value, text=key in _TEXT_KEYS)

@@ -21,6 +21,7 @@ from service.contract import (
     StaffRecommendations,
     parse_request,
 )
+from service.weeks import weeks_text
 
 app = typer.Typer(
     help="presales-allocator: which presales people work on which opportunities, for how many hours, at what cost.",
@@ -117,7 +118,8 @@ def render_plan(request: AllocationRequest, plan: Plan) -> str:
     by_opportunity: dict[str, list[str]] = {}
     for a in plan.assignments:
         by_opportunity.setdefault(a.opportunity_id, []).append(
-            f"{a.demand_id}: {names[a.staff_id]} ({a.staff_id}) weeks {a.start_week}-{a.end_week}, "
+            f"{a.demand_id}: {names[a.staff_id]} ({a.staff_id}) "
+            f"{weeks_text(request.horizon.start, a.start_week, a.end_week)}, "
             f"{a.hours:g} h, {_money(a.cost)}"
         )
     leads = {lead.opportunity_id: lead for lead in plan.leads}

@@ -5,6 +5,8 @@
     presales-allocator workspace import staff.csv opportunities.csv
     presales-allocator workspace plan
     presales-allocator workspace publish PLAN_ID
+    presales-allocator workspace bookings [--status tentative] [--staff ID] [--opportunity ID]
+    presales-allocator workspace confirm BOOKING_ID      (or release BOOKING_ID)
 
 Each command talks HTTP to the server at `--url` (or PRESALES_URL) with `--api-key` (or PRESALES_API_KEY),
 and prints what changed; a refusal prints the server's problem details and exits with status 1.
@@ -23,7 +25,8 @@ import httpx
 import typer
 
 workspace_app = typer.Typer(
-    help="The workspace of a running server: load, import, propose, publish.", no_args_is_help=True
+    help="The workspace of a running server: load, import, propose, publish, confirm or release bookings.",
+    no_args_is_help=True,
 )
 
 Url = Annotated[str, typer.Option("--url", envvar="PRESALES_URL", help="The server's base URL.")]
@@ -139,7 +142,7 @@ def plan(
             current = answer(http.get(f"/v1/plans/{job['id']}"))
             if current.get("status") not in ("queued", "running"):
                 break
-            typer.echo(f"  {time.monotonic() - started:5.1f} s  {current['status']}", err=True)
+            typer.echo(f"  {time.monotonic() - started:5.1f} s  {progress_line(current)}", err=True)
             time.sleep(1.0)
     if "objective" not in current:
         typer.echo(f"{job['id']}: {current['status']}: {current.get('detail') or ''}")
@@ -148,9 +151,19 @@ def plan(
     typer.echo(
         f"proposal {current['id']} from revision {current.get('workspace_revision')}: {current['status']}, "
         f"covered value {objective['covered_value']:,.2f}, cost {objective.get('total_cost', 0):,.2f}, "
-        f"{len(current['assignments'])} assignments, {len(current['unfilled'])} unfilled"
+        f"{len(current['assignments'])} assignments, {current['kpis']['unfilled_slots']} work slots unfilled"
     )
-    typer.echo(f"publish it with: presales-allocator workspace publish {current['id']}")
+    typer.echo(f"publish it with: uv run presales-allocator workspace publish {current['id']}")
+
+
+def progress_line(state: dict[str, Any]) -> str:
+    """A running job as one line: its status, and the covered value and gap of its plan so far."""
+    progress = state.get("progress") or {}
+    if progress.get("covered_value") is None:
+        return str(state["status"])
+    gap = progress.get("gap")
+    gap_text = f", gap {gap:.2%}" if isinstance(gap, int | float) else ""
+    return f"{state['status']}: covered value so far {progress['covered_value']:,.2f}{gap_text}"
 
 
 @workspace_app.command("publish")
@@ -167,3 +180,59 @@ def publish(
         statuses[booking["status"]] = statuses.get(booking["status"], 0) + 1
     counted = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
     typer.echo(f"{plan_id} is the plan of record (revision {done['revision']}): bookings {counted or 'none'}")
+
+
+@workspace_app.command("bookings")
+def bookings(
+    status: Annotated[
+        str | None, typer.Option(help="Only these: tentative, confirmed, broken, completed, released, replaced.")
+    ] = None,
+    staff: Annotated[str | None, typer.Option(help="Only this person's.")] = None,
+    opportunity: Annotated[str | None, typer.Option(help="Only this deal's.")] = None,
+    url: Url = "http://127.0.0.1:8000",
+    api_key: ApiKey = None,
+) -> None:
+    """List bookings, one line each: id, status, who on what, the weeks (0-based indexes), and a broken
+    booking's reason."""
+    query = {"status": status, "staff_id": staff, "opportunity_id": opportunity, "limit": 100}
+    params = {key: value for key, value in query.items() if value is not None}
+    with client(url, api_key) as http:
+        while True:
+            page = answer(http.get("/v1/workspace/bookings", params=params))
+            for booking in page["items"]:
+                work = booking["demand_id"] or "lead"
+                line = (
+                    f"{booking['id']}  {booking['status']:<10} {booking['staff_id']} on "
+                    f"{booking['opportunity_id']}/{work}, weeks {booking['start_week']}-{booking['end_week']}"
+                )
+                typer.echo(line + (f"  ({booking['reason']})" if booking.get("reason") else ""))
+            if not page.get("next_cursor"):
+                break
+            params["cursor"] = page["next_cursor"]
+
+
+def booking_action(action: str, booking_id: str, url: str, api_key: str | None) -> None:
+    with client(url, api_key) as http:
+        done = answer(http.post(f"/v1/workspace/bookings/{booking_id}/{action}"))
+    booking = done.get("booking") or {}
+    typer.echo(f"{booking_id}: {booking.get('status', action)} (revision {done['revision']})")
+
+
+@workspace_app.command("confirm")
+def confirm(
+    booking_id: Annotated[str, typer.Argument(help="A tentative booking's id (from `workspace bookings`).")],
+    url: Url = "http://127.0.0.1:8000",
+    api_key: ApiKey = None,
+) -> None:
+    """Commit a booking: every later proposal keeps it (a pin, or the deal's fixed lead)."""
+    booking_action("confirm", booking_id, url, api_key)
+
+
+@workspace_app.command("release")
+def release(
+    booking_id: Annotated[str, typer.Argument(help="A booking's id (from `workspace bookings`).")],
+    url: Url = "http://127.0.0.1:8000",
+    api_key: ApiKey = None,
+) -> None:
+    """Give a booking up: the next proposal may use the person elsewhere."""
+    booking_action("release", booking_id, url, api_key)

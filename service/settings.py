@@ -61,6 +61,22 @@ class Settings(BaseSettings):
     express_max_bytes: int = Field(
         default=65_536, ge=0, description="Requests up to this many bytes of JSON count as small (the express lane)."
     )
+    inline_solve_max_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Synchronous requests up to this many bytes of JSON are solved in the API process itself and "
+        "stored in one transaction, without the queue (0: never). Default: 16384 with Celery (BROKER_URL), where "
+        "the broker round trip costs more than a small solve; 0 with the local pool, whose express lane answers "
+        "them in its own processes.",
+    )
+    inline_solve_budget_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="An inline solve not proven within this long takes the queue instead, with its whole limit.",
+    )
+    inline_solve_slots: int = Field(
+        default_factory=machine_cores, ge=1, le=64, description="Inline solves at once in one API process."
+    )
     tenant_max_active_jobs: int = Field(
         default=4, ge=1, description="Queued plus running solves one tenant may have before 429."
     )
@@ -183,6 +199,13 @@ class Settings(BaseSettings):
     @property
     def auth_enabled(self) -> bool:
         return bool(self.api_keys)
+
+    @property
+    def inline_max_bytes(self) -> int:
+        """INLINE_SOLVE_MAX_BYTES, or its default for the executor in use."""
+        if self.inline_solve_max_bytes is not None:
+            return self.inline_solve_max_bytes
+        return 16_384 if self.distributed else 0
 
     @property
     def distributed(self) -> bool:

@@ -68,14 +68,20 @@ def test_the_request_to_plan_path_exists_once() -> None:
     """A stored request becomes a stored plan in one place for every executor and every kind of job (plans,
     a scenario's sides, a recommendation's hidden solves): service/jobs/attempt.py claims the attempt,
     builds its solve input and records the outcome behind the attempt's fence; the planner itself runs in
-    one function (service/jobs/pool.py's solve_here, in a local solver process or a Celery worker). A
+    one function (service/jobs/pool.py's solve_here, in a local solver process, a Celery worker, or the API
+    process for a small synchronous request, whose job attempt.py stores in one transaction). A
     second path, e.g. an executor that stores plans or calls the planner itself, fails here."""
     attempt_transitions = {"claim", "finish", "fail", "requeue", "save_progress"}
     assert modules_calling(attempt_transitions, importing="service.db.repositories") == {"service/jobs/attempt.py"}
     assert modules_calling({"run_attempt"}, passed=True) == {"service/jobs/local.py", "service/jobs/worker.py"}
     # The planner by name: the CLI's one-off solve (nothing stored), and the one solve of the executors.
     assert modules_calling({"make_plan", "solve_json"}) == {"service/cli.py", "service/jobs/pool.py"}
-    assert modules_calling({"solve_here"}) == {"service/jobs/pool.py", "service/jobs/worker.py"}
+    # ...run in a solver process of the local pool, a Celery worker, or an API process (a small inline solve).
+    assert modules_calling({"solve_here"}, passed=True) == {
+        "service/jobs/pool.py",
+        "service/jobs/worker.py",
+        "service/jobs/runner.py",
+    }
 
 
 def test_the_path_check_sees_a_second_path(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def test_every_qualified_person_is_ranked_with_exact_deltas() -> None:
 
 @pytest.mark.parametrize(
     ("staff_id", "reason", "words"),
-    [("c", "capacity", "5 h in week 0"), ("d", "budget", "10,000.00"), ("e", "focus", "0 opportunities")],
+    [("c", "capacity", "5 h in week W48 · 23 Nov"), ("d", "budget", "10,000.00"), ("e", "focus", "0 opportunities")],
 )
 def test_infeasible_candidates_say_why_without_a_solve(staff_id: str, reason: str, words: str) -> None:
     result = recommend(parse_request(body()), "o1", "d1", limit=5)

@@ -34,12 +34,26 @@ def test_a_market_stage_loads_in_one_command_then_is_proposed_and_published(url:
 
     planned = runner.invoke(app, ["workspace", "plan", "--time-limit", "5", "--url", url])
     assert planned.exit_code == 0, planned.output
-    plan_id = re.search(r"publish it with: presales-allocator workspace publish (\S+)", planned.output)
+    plan_id = re.search(r"publish it with: uv run presales-allocator workspace publish (\S+)", planned.output)
     assert plan_id is not None, planned.output
     published = runner.invoke(app, ["workspace", "publish", plan_id.group(1), "--url", url])
     assert published.exit_code == 0, published.output
     assert "tentative" in published.output
     assert httpx.get(f"{url}/v1/workspace").json()["plan_of_record_id"] == plan_id.group(1)
+
+    # The bookings, one line each; one confirmed, one released, by id.
+    listed = runner.invoke(app, ["workspace", "bookings", "--status", "tentative", "--url", url])
+    assert listed.exit_code == 0, listed.output
+    ids = re.findall(r"^(\S+)  tentative ", listed.output, flags=re.MULTILINE)
+    tentative = httpx.get(f"{url}/v1/workspace/bookings", params={"status": "tentative", "limit": 100}).json()
+    assert len(ids) == len(tentative["items"]) > 1
+    confirmed = runner.invoke(app, ["workspace", "confirm", ids[0], "--url", url])
+    assert confirmed.exit_code == 0, confirmed.output
+    assert f"{ids[0]}: confirmed" in confirmed.output
+    released = runner.invoke(app, ["workspace", "release", ids[1], "--url", url])
+    assert released.exit_code == 0, released.output
+    statuses = {b["id"]: b["status"] for b in httpx.get(f"{url}/v1/workspace/bookings").json()["items"]}
+    assert (statuses[ids[0]], statuses[ids[1]]) == ("confirmed", "released")
 
     # Published once, it cannot be published again after a change: the 409 is printed, exit status 1.
     httpx.delete(f"{url}/v1/workspace/opportunities/opp-0001").raise_for_status()

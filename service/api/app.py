@@ -22,7 +22,7 @@ from service.db.migrate import upgrade
 from service.jobs.executor import JobExecutor
 from service.jobs.local import LocalExecutor
 from service.jobs.pool import Limits, SolvePool
-from service.jobs.runner import JobRunner
+from service.jobs.runner import InlineSolves, JobRunner
 from service.jobs.scenarios import ScenarioRunner
 from service.observability import Metrics
 from service.settings import Settings, get_settings
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, *, pool: SolvePool | None = Non
             tenant_max_active_jobs=settings.tenant_max_active_jobs,
             job_max_attempts=settings.job_max_attempts,
             job_lease_s=settings.job_lease_s,
+            inline=InlineSolves(settings.inline_max_bytes, settings.inline_solve_budget_s, settings.inline_solve_slots),
         )
         app.state.engine = engine
         app.state.sessions = sessions

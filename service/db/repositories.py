@@ -156,19 +156,23 @@ class JobRepository:
         hidden: bool = False,
         group_id: str | None = None,
         workspace_revision: int | None = None,
+        started_at: dt.datetime | None = None,
     ) -> Job:
         """Store a request and its queued job (and the idempotency key); a reused key raises IntegrityError.
         With `after_job_id` the job starts only once that job has ended. A `hidden` job is the service's own
-        solve (a recommendation's, `group_id` naming it): never listed, counted once per group."""
+        solve (a recommendation's, `group_id` naming it): never listed, counted once per group. With
+        `started_at` the job is stored running its first attempt, solved already, for finish() to end in the
+        same transaction (the API process's inline solve)."""
         request = StoredRequest(id=new_id(), tenant=tenant, body=request_body, body_sha256=body_sha256)
         job = Job(
             id=job_id or new_id(),
             tenant=tenant,
             request_id=request.id,
-            status="queued",
+            status="queued" if started_at is None else "running",
+            started_at=started_at,
             time_limit_s=time_limit_s,
             cancel_requested=False,
-            attempts=0,
+            attempts=0 if started_at is None else 1,
             after_job_id=after_job_id,
             request_bytes=request_bytes,
             hidden=hidden,

@@ -7,6 +7,10 @@ The claim counts the attempt in the database and gives it a lease. Storing the p
 writes the plan: when it touches no row, a newer attempt took the job over (this one's lease ran out) or
 the job ended meanwhile, and the late result is dropped and logged. So a job has exactly one result
 however many times its task is delivered.
+
+A solve that ends while the database is out of reach (a blip, a partition) keeps trying to store its outcome
+for STORE_PATIENCE_S: back in time, the plan is stored (or fenced out, if another attempt took the job over
+meanwhile) instead of being solved again.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import webhooks
@@ -30,6 +36,12 @@ from service.whatif import warm_started
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+# How long an attempt keeps trying to store its outcome while the database is out of reach; the first retry
+# comes after STORE_FIRST_RETRY_S, each later one after twice as long, at most STORE_MAX_RETRY_S.
+STORE_PATIENCE_S = 30.0
+STORE_FIRST_RETRY_S = 0.2
+STORE_MAX_RETRY_S = 5.0
 
 # The solve of one attempt: the job (its request JSON, time limit, attempt) in, its outcome out.
 Solve = Callable[[SolveJob], SolveOutcome]
@@ -80,6 +92,24 @@ class AttemptResult:
 def in_transaction(sessions: sessionmaker[Session], work: Callable[[JobRepository], T]) -> T:
     with sessions.begin() as session:
         return work(JobRepository(session))
+
+
+def patiently(
+    sessions: sessionmaker[Session], work: Callable[[JobRepository], T], patience_s: float = STORE_PATIENCE_S
+) -> T:
+    """in_transaction(), tried again while the database cannot be reached (connection refused or lost, a
+    locked SQLite file), for up to `patience_s`; then the last error is raised."""
+    deadline = time.monotonic() + patience_s
+    delay = STORE_FIRST_RETRY_S
+    while True:
+        try:
+            return in_transaction(sessions, work)
+        except (OperationalError, InterfaceError) as error:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("job.store_retry", error=f"{type(error).__name__}: {error}".splitlines()[0], retry_in_s=delay)
+            time.sleep(delay)
+            delay = min(2 * delay, STORE_MAX_RETRY_S)
 
 
 def run_attempt(
@@ -216,6 +246,16 @@ def announce_plan(repo: JobRepository, job_id: str) -> None:
         webhooks.plan_completed(repo.session, job.tenant, stored)
 
 
+def record_solved_here(repo: JobRepository, job_id: str, plan: dict[str, Any]) -> dict[str, Any] | None:
+    """The plan of an inline solve (service/jobs/runner.py, InlineSolves), stored as any attempt's in the
+    transaction that created its job running its first attempt, announced to the tenant's webhooks; the
+    plan as stored."""
+    if repo.finish(job_id, 1, plan) is None:
+        return None
+    announce_plan(repo, job_id)
+    return repo.plan_body(job_id)
+
+
 def record(
     sessions: sessionmaker[Session], job_id: str, attempt: int, outcome: SolveOutcome, *, interrupted: bool = False
 ) -> AttemptResult:
@@ -240,7 +280,7 @@ def record(
         return status, repo.successors(job_id)
 
     with structlog.contextvars.bound_contextvars(job_id=job_id, attempt=attempt):
-        status, released = in_transaction(sessions, store)
+        status, released = patiently(sessions, store)
         elapsed = round(outcome.elapsed_s, 3)
         if status == "requeued":
             log.info("job.requeued_for_restart")

@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 import structlog
@@ -29,11 +30,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.contract import AllocationRequest
 from service.db.base import utcnow
 from service.db.models import Job
-from service.db.repositories import JobRepository, QueuedJob, new_id
-from service.jobs.attempt import canonical_document, request_document, warm_started_document
+from service.db.repositories import CUT_SHORT, JobRepository, QueuedJob, new_id
+from service.jobs.attempt import canonical_document, record_solved_here, request_document, warm_started_document
 from service.jobs.executor import JobExecutor, RunnerHooks, SolverCapacity
-from service.jobs.pool import SolveOutcome
+from service.jobs.pool import SolveOutcome, solve_here
 from service.observability import Metrics
+from service.planning import make_plan
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +47,7 @@ __all__ = [
     "Attempt",
     "CancelResult",
     "IdempotencyConflict",
+    "InlineSolves",
     "JobError",
     "JobRunner",
     "JobView",
@@ -82,6 +85,24 @@ class TooManyActiveJobs(JobError):
 class Submission:
     job_id: str
     replayed: bool  # an Idempotency-Key seen before: no new job
+    plan: dict[str, Any] | None = None  # solved and stored while submitted (an inline solve)
+
+
+@dataclass(frozen=True)
+class InlineSolves:
+    """Small synchronous requests solved in the API process itself, when executors elsewhere (Celery workers)
+    would cost more than the solve: a small request is proven optimal in 5-10 ms, and the broker round trip,
+    a worker's claim and store, and the wake-up of the waiting request cost several times that in CPU.
+
+    A request of at most `max_bytes` (canonical JSON) is solved here while fewer than `slots` inline solves
+    run in this process, and kept only if proven (optimal or infeasible) within `budget_s`: then its job and
+    plan are stored in one transaction, as a worker would have stored them. Otherwise it takes the queue like
+    any job, so the answer is the same either way. Inline solves never wait in a queue, so they do not count
+    against the tenant's cap."""
+
+    max_bytes: int
+    budget_s: float
+    slots: int
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,7 @@ class JobRunner:
         tenant_max_active_jobs: int,
         job_max_attempts: int,
         job_lease_s: float = 10.0,
+        inline: InlineSolves | None = None,
     ) -> None:
         self._sessions = sessions
         self._executor = executor
@@ -155,6 +177,8 @@ class JobRunner:
         self._tenant_max_active_jobs = tenant_max_active_jobs
         self._job_max_attempts = job_max_attempts
         self._job_lease_s = job_lease_s
+        self._inline = inline if inline is not None and inline.max_bytes > 0 and inline.slots > 0 else None
+        self._inline_slots = asyncio.Semaphore(self._inline.slots if self._inline is not None else 1)
         # Recommendations admitted in this process and still answering, by tenant (their hidden jobs, if
         # any, are counted by group from the database, so one group counts once whatever process sees it).
         self._groups: dict[str, set[str]] = {}
@@ -212,10 +236,16 @@ class JobRunner:
         idempotency_key: str | None = None,
         *,
         workspace_revision: int | None = None,
+        waiting: bool = False,
     ) -> Submission:
         """Admit a solve of `request` (idempotency, the tenant's cap), store it queued and dispatch it. A
-        workspace proposal names the `workspace_revision` its request was built from."""
+        workspace proposal names the `workspace_revision` its request was built from. A caller `waiting` for
+        the plan of a small request may get it solved and stored at once (InlineSolves)."""
         document, sha256, size = await to_thread.run_sync(request_document, request)
+        if waiting and self._inline is not None and size <= self._inline.max_bytes:
+            solved = await self._solve_inline(tenant, (document, sha256, size), idempotency_key, workspace_revision)
+            if solved is not None:
+                return solved
         job_id = new_id()
 
         def admit(repo: JobRepository) -> Submission:
@@ -238,20 +268,65 @@ class JobRunner:
             return Submission(job_id, replayed=False)
 
         async with self._tenant_lock(tenant):
-            try:
-                submission = await self._db(admit)
-            except IntegrityError:
-                # Another server process took this key between our lookup and our insert.
-                if idempotency_key is None:
-                    raise
-                replay = await self._db(lambda repo: self._replay(repo, tenant, idempotency_key, sha256))
-                if replay is None:
-                    raise
-                return replay
+            submission = await self._keyed(admit, tenant, idempotency_key, sha256)
         if submission.replayed:
             return submission
         log.info("job.queued", job_id=job_id, tenant=tenant, time_limit_s=request.options.time_limit_s, bytes=size)
         await self._executor.dispatch([QueuedJob(job_id, request.options.time_limit_s, size)])
+        return submission
+
+    async def _solve_inline(
+        self,
+        tenant: str,
+        stored: tuple[dict[str, Any], str, int],
+        idempotency_key: str | None,
+        workspace_revision: int | None,
+    ) -> Submission | None:
+        """Solve a small request here and store its job and plan in one transaction; None when it must take
+        the queue instead (every inline slot busy, not proven within the budget, or the solve failed)."""
+        assert self._inline is not None
+        document, sha256, size = stored
+        if self._inline_slots.locked() or self._stopping:
+            return None
+        if idempotency_key is not None:
+            replay = await self._db(lambda repo: self._replay(repo, tenant, idempotency_key, sha256))
+            if replay is not None:
+                return replay
+        limit = float(document["options"]["time_limit_s"])
+        async with self._inline_slots:
+            started = utcnow()
+            deadline = time.monotonic() + min(self._inline.budget_s, limit)
+            stop = partial(_past, deadline)
+            solve = partial(solve_here, make_plan, json.dumps(document), should_stop=stop)
+            outcome = await to_thread.run_sync(solve)
+        if outcome.plan_json is None:
+            log.error("job.inline_failed", tenant=tenant, detail=outcome.detail)
+            return None
+        plan: dict[str, Any] = json.loads(outcome.plan_json)
+        if plan["status"] in CUT_SHORT:
+            log.info("job.inline_unproven", tenant=tenant, status=plan["status"])
+            return None
+        job_id = new_id()
+
+        def store(repo: JobRepository) -> Submission:
+            repo.create(
+                tenant=tenant,
+                request_body=document,
+                body_sha256=sha256,
+                time_limit_s=limit,
+                idempotency_key=idempotency_key,
+                job_id=job_id,
+                request_bytes=size,
+                workspace_revision=workspace_revision,
+                started_at=started,
+            )
+            return Submission(job_id, replayed=False, plan=record_solved_here(repo, job_id, plan))
+
+        submission = await self._keyed(store, tenant, idempotency_key, sha256)
+        if submission.replayed:
+            return submission
+        self._metrics.jobs_finished.labels(str(plan["status"])).inc()
+        log.info("job.finished", job_id=job_id, tenant=tenant, status=plan["status"], inline=True)
         return submission
 
     async def submit_group(
@@ -455,6 +530,21 @@ class JobRunner:
 
         return await to_thread.run_sync(run)
 
+    async def _keyed(
+        self, insert: Callable[[JobRepository], Submission], tenant: str, key: str | None, sha256: str
+    ) -> Submission:
+        """Run `insert`; when another request (in any process) stored the same Idempotency-Key between our
+        lookup and our insert, answer with that request's job."""
+        try:
+            return await self._db(insert)
+        except IntegrityError:
+            if key is None:
+                raise
+            replay = await self._db(lambda repo: self._replay(repo, tenant, key, sha256))
+            if replay is None:
+                raise
+            return replay
+
     @staticmethod
     def _replay(repo: JobRepository, tenant: str, key: str, sha256: str) -> Submission | None:
         known = repo.idempotency_key(tenant, key)
@@ -463,6 +553,10 @@ class JobRunner:
         if known.body_sha256 != sha256:
             raise IdempotencyConflict(key)
         return Submission(known.job_id, replayed=True)
+
+
+def _past(deadline: float) -> bool:
+    return time.monotonic() > deadline
 
 
 def _hidden_outcome(repo: JobRepository, job_id: str) -> tuple[dict[str, Any] | None, str | None] | None:

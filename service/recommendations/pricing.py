@@ -15,6 +15,7 @@ from service.planning import solve_json
 from service.recommendations.choice import Choice, ranked, who
 from service.solver.ledger import Ledger
 from service.solver.problem import COST_SCALE, HOURS_SCALE, Problem, compile_problem
+from service.weeks import weeks_text
 
 PlanSolver = Callable[[AllocationRequest], Plan]
 
@@ -154,9 +155,10 @@ class Pricing:
         if week is not None:
             busy, capacity = booked.used(staff, week), problem.capacity[staff][week]
             pinned_part = f" with {busy / HOURS_SCALE:g} h pinned or leading" if busy else ""
+            when = weeks_text(problem.horizon_start, week, week)
             choice.reasons.append("capacity")
             choice.details.append(
-                f"{person_id} has {capacity / HOURS_SCALE:g} h in week {week}{pinned_part}; "
+                f"{person_id} has {capacity / HOURS_SCALE:g} h in {when}{pinned_part}; "
                 f"{slot.demand_id} needs {slot.hours_per_week / HOURS_SCALE:g} h/week (H3)"
             )
         if not booked.focus_allows(staff, opportunity):

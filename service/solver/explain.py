@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from service.solver.greedy import Solution
 from service.solver.ledger import Ledger
 from service.solver.problem import COST_SCALE, HOURS_SCALE, Problem
+from service.weeks import weeks_text
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,10 @@ def _money(cents: int) -> str:
     return f"{cents / COST_SCALE:,.2f}"
 
 
-def _weeks(first: int, last: int) -> str:
-    return f"week {first}" if first == last else f"every week {first}-{last}"
+def _every_week(problem: Problem, first: int, last: int) -> str:
+    """`week W48 · 23 Nov`, or `each of weeks W48 · 23 Nov – W51 · 14 Dec`: weeks by their dates."""
+    text = weeks_text(problem.horizon_start, first, last)
+    return text if first == last else f"each of {text}"
 
 
 def _hours(scaled: int) -> str:
@@ -99,7 +102,7 @@ def _reason(problem: Problem, s: int, busy: dict[int, list[int]], plan: Ledger) 
         return (
             "no_capacity",
             f"no qualified person has {_hours(slot.hours_per_week)} h free in "
-            f"{_weeks(slot.start_week, slot.end_week)}, even before any other work (H3)",
+            f"{_every_week(problem, slot.start_week, slot.end_week)}, even before any other work (H3)",
         )
     if not problem.leads_by_opportunity[opportunity]:
         return (
@@ -162,7 +165,8 @@ def _outranked_detail(problem: Problem, s: int, busy: dict[int, list[int]], plan
     if takers:
         listed = "; ".join(f"{staff} on {', '.join(sorted(deals))}" for staff, deals in sorted(takers.items())[:5])
         parts.append(
-            f"qualified people are busy on more valuable work in weeks {slot.start_week}-{slot.end_week}: {listed}"
+            f"qualified people are busy on more valuable work in "
+            f"{weeks_text(problem.horizon_start, slot.start_week, slot.end_week)}: {listed}"
         )
     if spent and cheapest > budget_left:
         parts.append(

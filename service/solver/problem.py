@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class Problem:
     """The request as integers. Pairs and lead options are the only decisions the model can make."""
 
     weeks: int
+    horizon_start: dt.date  # only to name weeks by their dates in explanations (service.weeks)
     staff_ids: list[str]
     opportunity_ids: list[str]
     slots: list[Slot]
@@ -290,6 +292,7 @@ def compile_problem(request: AllocationRequest) -> Problem:
 
     return Problem(
         weeks=weeks,
+        horizon_start=request.horizon.start,
         staff_ids=[person.id for person in staff],
         opportunity_ids=[o.id for o in request.opportunities],
         slots=slots,

@@ -18,15 +18,15 @@ from tests.api.test_roles import money_fields
 from tests.api.test_workspace import load
 from tests.api.workload import small_request
 
-_MONEY_TEXT = re.compile(r"\d{1,3}(?:,\d{3})+\.\d{2}|\d+\.\d{2}\b")
+_MONEY_TEXT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d{2}\b")
 
 
 def money_in_text(document: Any) -> list[str]:
-    """Money figures written into explanation texts (details, notes)."""
+    """Money figures written into explanation texts (details, notes) and what-if names."""
     found: list[str] = []
     if isinstance(document, dict):
         for key, value in document.items():
-            if key in ("detail", "details", "note") and _MONEY_TEXT.search(str(value)):
+            if key in ("detail", "details", "note", "name", "variant") and _MONEY_TEXT.search(str(value)):
                 found.append(str(value))
             found.extend(money_in_text(value))
     elif isinstance(document, list):
@@ -46,9 +46,11 @@ def test_every_answer_to_a_viewer_is_free_of_rates_costs_and_budgets(
     # Something of every kind to read: a v1 plan, a scenario, a workspace proposal published, bookings.
     plan = client.post("/v1/plans", json=small_request(deterministic=True), headers=planner).json()
     scenario_body = {
-        "name": "lose dc-01",
+        "name": "lose dc-01 (rate 120.00)",
         "base": small_request(deterministic=True),
-        "variants": [{"name": "without dc-01", "changes": [{"op": "remove_staff", "staff_id": "dc-01"}]}],
+        "variants": [
+            {"name": "without dc-01, saving 14,800", "changes": [{"op": "remove_staff", "staff_id": "dc-01"}]}
+        ],
     }
     scenario = client.post("/v1/scenarios", json=scenario_body, headers=planner)
     assert scenario.status_code == 201, scenario.text
@@ -88,6 +90,8 @@ def test_every_answer_to_a_viewer_is_free_of_rates_costs_and_budgets(
         checked.append(path)
     assert {f"/v1/plans/{plan['id']}", "/v1/workspace/request", "/v1/workspace/staff"} <= set(checked)
     assert {f"/v1/plans/{plan['id']}", f"/v1/scenarios/{ids['scenario_id']}", "/v1/workspace/request"} <= set(hidden)
+    # The what-if's author wrote money into its names: a planner reads them as written, a viewer does not.
+    assert money_in_text(client.get(f"/v1/scenarios/{ids['scenario_id']}", headers=planner).json())
 
     question = {"request": small_request(deterministic=True), "opportunity_id": "opp-A1", "demand_id": "arch"}
     answered = client.post("/v1/recommendations", json=question, headers=viewer)

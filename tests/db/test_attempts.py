@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from structlog.testing import capture_logs
 
 from service.db.base import utcnow
+from service.db.engine import make_engine
+from service.db.migrate import upgrade
 from service.db.models import Job, StoredPlan
 from service.db.repositories import JobRepository
 from service.jobs.attempt import record, run_attempt
 from service.jobs.pool import SolveJob, SolveOutcome
+from service.settings import Settings
+from tests.api.workload import wait_for
 
 PLAN: dict[str, Any] = {"status": "optimal", "objective": {"covered_value": 1.0, "total_cost": 2.0}}
 
@@ -127,3 +134,41 @@ def test_only_the_attempt_that_holds_a_job_stores_its_plan_so_far(sessions: sess
     assert stored_progress(sessions, job_id) == (None, None)
     with sessions.begin() as session:
         assert not JobRepository(session).save_progress(job_id, 2, json.dumps(so_far))
+
+
+def test_a_plan_that_ends_while_the_database_is_out_of_reach_is_stored_once_it_is_back(tmp_path: Path) -> None:
+    """The solve ends while another process holds the SQLite file locked (as a partition would hold the
+    database out of reach): the attempt keeps trying and stores its plan once the lock is gone, instead of
+    dropping it to be solved again."""
+    database = tmp_path / "jobs.db"
+    engine = make_engine(Settings(database_url=f"sqlite:///{database}", sqlite_busy_timeout_ms=20))
+    upgrade(engine, None)
+    sessions = sessionmaker(bind=engine, expire_on_commit=False)
+    job_id = queued_job(sessions)
+
+    with capture_logs() as logs:
+
+        def hold_until_retried(blocker: sqlite3.Connection) -> None:
+            # The lock goes once the attempt has met it and said it will try again.
+            wait_for(
+                lambda: True if any(e["event"] == "job.store_retry" for e in logs) else None,
+                timeout_s=20,
+                what="the attempt to retry its store",
+            )
+            blocker.execute("ROLLBACK")
+            blocker.close()
+
+        def solve(job: SolveJob) -> SolveOutcome:
+            blocker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+            blocker.execute("BEGIN EXCLUSIVE")
+            threading.Thread(target=hold_until_retried, args=(blocker,), daemon=True).start()
+            return SolveOutcome(json.dumps(PLAN), None, 0.5)
+
+        result = run_attempt(sessions, job_id, solve)
+    assert (result.attempt, result.status) == (1, "optimal")
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        assert (job.status, job.attempts) == ("done", 1)
+        assert session.get(StoredPlan, job_id) is not None
+    engine.dispose()

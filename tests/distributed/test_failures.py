@@ -137,9 +137,9 @@ def test_the_workers_watchdog_ends_a_solve_that_ignores_its_time_limit_or_its_ca
         assert "did not stop within 3 s of the cancel" in ended["detail"]
 
         # The worker replaced the processes its watchdog ended, and goes on solving.
-        after = api.client.post("/v1/plans", json=small_request())
-        assert after.status_code == 201, after.text
-        assert after.json()["status"] == "optimal"
+        after = api.client.post("/v1/plans", params={"mode": "async"}, json=small_request())
+        assert after.status_code == 202, after.text
+        assert wait_for_status(api.client, after.json()["id"], is_finished, timeout_s=60)["status"] == "optimal"
         worker.alive()
         rows = made.job_rows([hung.json()["id"], deaf_id])
         assert {row["attempts"] for row in rows.values()} == {1}, "a job its watchdog ended is not run again"

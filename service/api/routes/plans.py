@@ -122,7 +122,7 @@ async def create_plan(
     mode: Annotated[Mode, Query(description="`sync` waits for the plan; `async` returns a job at once.")] = "sync",
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    submission = await runner.submit(tenant, allocation, idempotency_key)
+    submission = await runner.submit(tenant, allocation, idempotency_key, waiting=mode == "sync")
     return await submission_response(runner, tenant, submission, mode)
 
 
@@ -136,6 +136,8 @@ async def submission_response(runner: JobRunner, tenant: str, submission: Submis
         current = await runner.view(tenant, submission.job_id) if submission.replayed else None
         status = current.status if current is not None else "queued"
         return JSONResponse({"id": submission.job_id, "status": status}, status_code=202, headers=headers)
+    if submission.plan is not None:  # solved as it was submitted
+        return JSONResponse(submission.plan, status_code=201, headers=headers)
     view = await runner.wait(tenant, submission.job_id)
     if view is None:  # the runner is shutting down and the job vanished: cannot happen with a live database
         raise NotFound(f"no plan {submission.job_id!r}")

@@ -516,7 +516,9 @@ async def propose(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     allocation, revision = await to_thread.run_sync(_proposal_request, request, tenant, body.options)
-    submission = await runner.submit(tenant, allocation, idempotency_key, workspace_revision=revision)
+    submission = await runner.submit(
+        tenant, allocation, idempotency_key, workspace_revision=revision, waiting=mode == "sync"
+    )
     return await submission_response(runner, tenant, submission, mode)
 
 

@@ -55,6 +55,29 @@
   const escapeHtml = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => (
     { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 
+  // ------------------------------------------------------------------ weeks as dates
+
+  // One convention on every tab, as the API's texts say it: week w of a horizon is named by its dates,
+  // "W48 · 23 Nov" (the ISO week of horizon.start + w weeks, and that day), never "week 3" or "W4".
+  function isoWeek(day) {
+    const d = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate()));
+    d.setUTCDate(d.getUTCDate() + 4 - (d.getUTCDay() || 7));
+    const yearStart = new Date(Date.UTC(d.getUTCFullYear(), 0, 1));
+    return Math.ceil(((d - yearStart) / 86400000 + 1) / 7);
+  }
+  function weekLabels(horizon) {
+    const start = new Date(`${horizon.start}T00:00:00Z`);
+    return Array.from({ length: horizon.weeks }, (_, w) => {
+      const day = new Date(start.getTime() + w * 7 * 86400000);
+      return `W${isoWeek(day)} · ${day.getUTCDate()} ${MONTHS[day.getUTCMonth()]}`;
+    });
+  }
+  // "W48 · 23 Nov", or "W48 · 23 Nov – W51 · 14 Dec" for weeks from..to of the given labels.
+  function weekRange(labels, from, to) {
+    const name = (w) => labels[w] || `week ${w}`;
+    return from === to ? name(from) : `${name(from)} – ${name(to)}`;
+  }
+
   // ------------------------------------------------------------------ the API
 
   function apiKey() {
@@ -110,6 +133,18 @@
       throw problemError(response.status, body);
     }
     return body;
+  }
+
+  // Every item of a paginated list (`items`, `next_cursor`), page by page.
+  async function allPages(path) {
+    const items = [];
+    let cursor = "";
+    for (;;) {
+      const page = await api(`${path}?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      items.push(...page.items);
+      if (!page.next_cursor) return items;
+      cursor = page.next_cursor;
+    }
   }
 
   // Poll `path` about once a second until `done(body)`; `progress(body, seconds)` reports in between.
@@ -203,7 +238,8 @@
       api("/v1/plans?limit=50").then((page) => {
         fillSelect($("#stored-plan"), page.items.map((p) => [p.id,
           `${when(p.created_at)} · ${p.status}${p.cancelled && p.status !== "cancelled" ? " (stopped by a cancel)" : ""}` +
-          (p.covered_value != null ? ` · covered value ${moneyShort(p.covered_value)}, cost ${moneyShort(p.total_cost)}` : "") +
+          (p.covered_value != null ? ` · covered value ${moneyShort(p.covered_value)}` : "") +
+          (p.total_cost != null ? `, cost ${moneyShort(p.total_cost)}` : "") +
           ` · ${p.id.slice(0, 8)}`]), "No plans yet");
       }),
     ];
@@ -322,13 +358,7 @@
     const opportunities = new Map(request.opportunities.map((o) => [o.id, o]));
     const demands = new Map();
     for (const o of request.opportunities) for (const d of o.demands) demands.set(`${o.id}/${d.id}`, d);
-    const start = new Date(`${request.horizon.start}T00:00:00Z`);
-    const weeks = request.horizon.weeks;
-    const weekLabels = Array.from({ length: weeks }, (_, w) => {
-      const day = new Date(start.getTime() + w * 7 * 86400000);
-      return `W${w + 1} · ${day.getUTCDate()} ${MONTHS[day.getUTCMonth()]}`;
-    });
-    return { request, staff, opportunities, demands, weeks, weekLabels };
+    return { request, staff, opportunities, demands, weeks: request.horizon.weeks, weekLabels: weekLabels(request.horizon) };
   }
 
   // Look a name up in the given indexes in turn (a variant's request, then the base's).
@@ -375,15 +405,14 @@
     for (const ix of indexes) {
       const d = ix.demands.get(`${opportunityId}/${demandId}`);
       if (d) {
-        return `${escapeHtml(d.skill)} (level ${d.min_level}+)<br><span class="hint">${d.hours_per_week} h/week, W${d.start_week + 1}–W${d.end_week + 1}</span>`;
+        return `${escapeHtml(d.skill)} (level ${d.min_level}+)<br><span class="hint">${d.hours_per_week} h/week, ${weekRange(ix.weekLabels, d.start_week, d.end_week)}</span>`;
       }
     }
     return escapeHtml(demandId);
   }
-  // The engine's explanations name people and deals by id and count weeks from 0: say it as the page does.
+  // The engine's explanations name people and deals by id (and weeks by their dates, as the page does).
   function humanDetail(text, indexes) {
     return String(text || "")
-      .replace(/\bweeks? (\d+)(?:\s*-\s*(\d+))?/g, (_, a, b) => (b === undefined ? `week W${Number(a) + 1}` : `weeks W${Number(a) + 1}–W${Number(b) + 1}`))
       .replace(/[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]/g, (token) => {
         if (person(indexes, token)) return personName(indexes, token);
         if (deal(indexes, token)) return `“${dealName(indexes, token)}”`;
@@ -391,13 +420,12 @@
       });
   }
   function weekSpan(ix, from, to) {
-    const label = (w) => (ix.weekLabels[w] || `W${w + 1}`).replace(" · ", " (") + ")";
-    return from === to ? label(from) : `${label(from)} to ${label(to)}`;
+    return from === to ? `week ${weekRange(ix.weekLabels, from, to)}` : `weeks ${weekRange(ix.weekLabels, from, to)}`;
   }
   function workLabel(indexes, opportunityId, demandId) {
     for (const ix of indexes) {
       const d = ix.demands.get(`${opportunityId}/${demandId}`);
-      if (d) return `${d.skill} (level ${d.min_level}+), ${d.hours_per_week} h/week, W${d.start_week + 1}–W${d.end_week + 1}`;
+      if (d) return `${d.skill} (level ${d.min_level}+), ${d.hours_per_week} h/week, ${weekSpan(ix, d.start_week, d.end_week)}`;
     }
     return demandId;
   }
@@ -444,14 +472,16 @@
     $("#comparison-title").textContent = `Variants side by side: ${scenario.name}`;
     const grades = new Set(Object.keys(scenario.base.kpis.coverage_by_grade));
     for (const v of scenario.variants) for (const g of Object.keys(v.kpis.coverage_by_grade)) grades.add(g);
-    const rows = KPI_ROWS.filter((row) => !row.grade || grades.has(row.grade));
+    // A viewer's KPIs come without costs (CONTRACT v2, roles): a measure the answer leaves out is not shown.
+    const rows = KPI_ROWS.filter((row) => (!row.grade || grades.has(row.grade)) && row.get(scenario.base.kpis) !== undefined);
     const head = `<thead><tr><th>Measure</th><th class="num">Base</th>${scenario.variants.map((v) => `<th class="num">${escapeHtml(v.name)}</th>`).join("")}</tr></thead>`;
     const body = rows.map((row) => {
       const cells = scenario.variants.map((v) => {
         const shown = row.show(row.get(v.kpis));
-        return `<td class="num">${escapeHtml(shown)}${row.delta ? deltaHtml(row, row.delta(v.deltas)) : ""}</td>`;
+        return `<td class="num" data-value="${escapeHtml(row.get(v.kpis))}">${escapeHtml(shown)}${row.delta ? deltaHtml(row, row.delta(v.deltas)) : ""}</td>`;
       });
-      return `<tr class="${row.sub ? "sub" : ""}"><td>${escapeHtml(row.label)}</td><td class="num">${escapeHtml(row.show(row.get(scenario.base.kpis)))}</td>${cells.join("")}</tr>`;
+      const base = row.get(scenario.base.kpis);
+      return `<tr class="${row.sub ? "sub" : ""}"><td>${escapeHtml(row.label)}</td><td class="num" data-value="${escapeHtml(base)}">${escapeHtml(row.show(base))}</td>${cells.join("")}</tr>`;
     }).join("");
     $("#kpi-table").innerHTML = head + `<tbody>${body}</tbody>`;
     $("#kpi-table").dataset.variants = String(scenario.variants.length);
@@ -464,7 +494,8 @@
     switch (change.op) {
       case "add_staff": {
         const s = change.staff;
-        return `Hire ${s.name || s.id} (${s.id}): ${(s.role || "").replace(/_/g, " ")}, ${UNIT_WORDS[s.unit.kind]} ${s.unit.region}, rate ${money(s.hourly_rate)}/h`;
+        return `Hire ${s.name || s.id} (${s.id}): ${(s.role || "").replace(/_/g, " ")}, ${UNIT_WORDS[s.unit.kind]} ${s.unit.region}` +
+          (s.hourly_rate != null ? `, rate ${money(s.hourly_rate)}/h` : "");
       }
       case "remove_staff": return `Lose ${who(change.staff_id)}`;
       case "set_capacity": return `Set the hours of ${who(change.staff_id)} to ${Array.isArray(change.capacity_hours) ? change.capacity_hours.join(", ") : change.capacity_hours} per week`;
@@ -549,7 +580,8 @@
     const slots = (k.filled_slots ?? plan.assignments.length) + (k.unfilled_slots ?? 0);
     const tiles = [
       ["Covered value", moneyShort(plan.objective.covered_value), k.possible_value ? `${percent(k.coverage)} of ${moneyShort(k.possible_value)} possible` : ""],
-      ["Total internal cost", money(plan.objective.total_cost), `${plan.leads.length} leads included`],
+      // A viewer's plan comes without costs (CONTRACT v2, roles): no tile for them.
+      ...(plan.objective.total_cost != null ? [["Total internal cost", money(plan.objective.total_cost), `${plan.leads.length} leads included`]] : []),
       ["Deals staffed", `${k.staffed_opportunities ?? plan.leads.length} of ${k.opportunities ?? index.opportunities.size}`, ""],
       ["Work slots filled", `${k.filled_slots ?? plan.assignments.length} of ${slots}`, `${k.unfilled_slots ?? 0} left open`],
       ["Average utilization", k.utilization != null ? percent(k.utilization) : "–", `${index.staff.size} people`],
@@ -686,7 +718,7 @@
           return `<strong>${escapeHtml(personLabel([index], a.staff_id))}</strong><br>` +
             `${escapeHtml(dealLabel([index], a.opportunity_id))}, grade ${item.grade}${item.lead ? " — <strong>leads this deal</strong>" : ""}<br>` +
             `${escapeHtml(workLabel([index], a.opportunity_id, a.demand_id))}<br>` +
-            `${weekSpan(index, a.start_week, a.end_week)}: ${nf0.format(a.hours)} h, cost ${money(a.cost)}`;
+            `${weekSpan(index, a.start_week, a.end_week)}: ${nf0.format(a.hours)} h${a.cost != null ? `, cost ${money(a.cost)}` : ""}`;
         },
       },
       xAxis: weekAxes(index),
@@ -768,6 +800,11 @@
 
   function renderBudget(side, all) {
     const { plan, index } = side;
+    // A viewer's plan has no costs or budgets: the section is hidden (.money) and nothing is drawn.
+    if (plan.opportunities.some((o) => o.cost == null)) {
+      state.charts.budget = { bars: 0, staffed: 0, overBudget: 0 };
+      return;
+    }
     const staffed = plan.opportunities.filter((o) => o.cost > 0)
       .sort((a, b) => a.grade.localeCompare(b.grade) || b.cost / (b.budget || 1) - a.cost / (a.budget || 1));
     const shown = all ? staffed : staffed.slice(0, 25);
@@ -857,6 +894,7 @@
     }
     document.body.dataset.view = name;
     window.dispatchEvent(new Event("resize")); // charts drawn while hidden take their size now
+    document.dispatchEvent(new CustomEvent("director:view", { detail: name }));
   }
 
   function setupTabs() {
@@ -908,7 +946,7 @@
   }
 
   Object.assign(state.lib, {
-    api, poll, setStatus, showError, guarded, selectTab, escapeHtml, money, moneyShort, percent, nf0,
+    api, allPages, poll, showScenario, loadLists, setStatus, showError, guarded, selectTab, escapeHtml, money, moneyShort, percent, nf0, isoWeek, weekLabels, weekRange,
     KPI_ROWS, deltaHtml, STATUS_WORDS, REASONS, GRADES, GRADE_COLORS, MONTHS, UNIT_WORDS, gradeBadge, chartIn, labelMargin,
   });
 

@@ -27,20 +27,8 @@
 
   // ------------------------------------------------------------------ weeks as dates
 
-  // ISO week number of a date (UTC): a director reads "W48 · 23 Nov", never "week 3 of the horizon".
-  function isoWeek(day) {
-    const d = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate()));
-    d.setUTCDate(d.getUTCDate() + 4 - (d.getUTCDay() || 7));
-    const yearStart = new Date(Date.UTC(d.getUTCFullYear(), 0, 1));
-    return Math.ceil(((d - yearStart) / 86400000 + 1) / 7);
-  }
-  function weekLabels(horizon) {
-    const start = new Date(`${horizon.start}T00:00:00Z`);
-    return Array.from({ length: horizon.weeks }, (_, w) => {
-      const day = new Date(start.getTime() + w * 7 * 86400000);
-      return `W${isoWeek(day)} · ${day.getUTCDate()} ${L.MONTHS[day.getUTCMonth()]}`;
-    });
-  }
+  // A director reads "W48 · 23 Nov", never "week 3 of the horizon": the page's one convention (app.js).
+  const { weekLabels } = L;
   const weekText = (w) => (board.weeks || [])[w] || `week ${w}`;
 
   // ------------------------------------------------------------------ loading
@@ -100,6 +88,8 @@
     renderUnfilled();
     renderProposal();
   }
+
+  board.reload = () => loadWorkspace(); // after a write elsewhere on the page (roster.js)
 
   async function refresh() {
     document.body.dataset.boardReady = "false";
@@ -194,6 +184,7 @@
     $("#deal-count").textContent = `${deals.length} of ${board.deals.length}`;
     $("#staff-table").dataset.rows = String(people.length);
     $("#deal-table").dataset.rows = String(deals.length);
+    document.dispatchEvent(new CustomEvent("director:tables")); // roster.js adds its edit buttons
   }
 
   async function upload(kind, input) {

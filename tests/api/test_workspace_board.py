@@ -151,3 +151,16 @@ def test_a_slot_s_candidates_asked_of_the_workspace_and_a_viewer_sees_no_money(
     bad = client.post("/v1/recommendations", json={**question, "options": {"time_limit_s": -1}})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["path"] == "request.options.time_limit_s"
+
+
+def test_ids_with_a_nul_character_find_nothing_and_store_nothing(client: TestClient) -> None:
+    load(client)
+    plan = propose(client)
+    assert client.get("/v1/workspace/plans/a%00b/comparison").status_code == 404
+    for body in (
+        {"opportunity_id": "opp-C1", "demand_id": "erp", "staff_id": "south-01", "plan_id": f"{plan['id'][:30]}\x00"},
+        {"opportunity_id": "opp-C1", "demand_id": "e\x00rp", "staff_id": "south-01"},
+        {"opportunity_id": "opp\x00-C1", "demand_id": "erp", "staff_id": "south\x00-01"},
+    ):
+        assert client.post("/v1/workspace/bookings", json=body).status_code == 422, body
+    assert bookings(client) == []

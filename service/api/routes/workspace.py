@@ -190,7 +190,7 @@ class NewBooking(RequestModel):
         description="`confirmed` (default): a commitment, pinned in every later request. `tentative`: part of "
         "the plan of record, which the next proposal keeps unless work of more value needs the person.",
     )
-    plan_id: Annotated[str, Field(max_length=36)] | None = Field(
+    plan_id: Annotated[str, Field(max_length=36, pattern=r"^[A-Za-z0-9_-]+$")] | None = Field(
         default=None, description="The plan the choice was made on (a proposal), if any."
     )
 

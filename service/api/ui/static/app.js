@@ -202,7 +202,7 @@
       $("#key-form").classList.remove("needed");
       $("#key-state").textContent = key ? "key saved" : "key removed";
       if (!state.busy) setStatus("");
-      loadLists();
+      refreshLists();
       document.dispatchEvent(new CustomEvent("director:key"));
     });
   }
@@ -222,7 +222,16 @@
     day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
   });
 
+  // The what-if tab's lists are asked for when that tab is first shown, and again when it is shown after
+  // something made them stale (a new key): the Workspace tab opens first and loads faster without them.
+  function refreshLists() {
+    if (document.body.dataset.view === "whatif") return loadLists();
+    state.listsStale = true;
+    return Promise.resolve();
+  }
+
   async function loadLists() {
+    state.listsStale = false;
     const jobs = [
       api("/ui/scenario-files").then((files) => {
         fillSelect($("#scenario-file"), files.map((f) => [f.file,
@@ -893,6 +902,7 @@
       $(`#view-${tab.dataset.view}`).hidden = !on;
     }
     document.body.dataset.view = name;
+    if (name === "whatif" && state.listsStale !== false) loadLists();
     window.dispatchEvent(new Event("resize")); // charts drawn while hidden take their size now
     document.dispatchEvent(new CustomEvent("director:view", { detail: name }));
   }
@@ -936,7 +946,6 @@
         if (chart) chart.resize();
       }
     });
-    loadLists();
     const [kind, id] = location.hash.slice(1).split("=");
     selectTab(id && (kind === "scenario" || kind === "plan") ? "whatif" : "workspace");
     if (id && kind === "scenario") guarded(() => showScenario(id));

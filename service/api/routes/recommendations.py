@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
@@ -15,39 +14,23 @@ from starlette.concurrency import run_in_threadpool
 from service.api.body import BodyExample, JsonBody
 from service.api.deps import QueryTenantDep, RunnerDep
 from service.api.errors import ValidationFailed
+from service.api.on_workspace import OnTheWorkspace
 from service.api.openapi import json_response, problems
 from service.contract import InvalidRequest, RecommendationRequest
 from service.jobs.pool_executor import PoolPlanExecutor
 from service.recommendations import answer, parse_recommendation_request
-from service.workspace.store import WorkspaceStore
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
 
 
-@dataclass(frozen=True)
-class OnTheWorkspace:
-    """A question whose `request` is `"workspace"`: the tenant's workspace request, filled in by the route."""
-
-    document: dict[str, Any]
-
-
 def parse_question(document: Any) -> RecommendationRequest | OnTheWorkspace:
-    if isinstance(document, dict) and document.get("request") == "workspace":
-        return OnTheWorkspace(document)
-    return parse_recommendation_request(document)
+    return OnTheWorkspace.of(document, "request") or parse_recommendation_request(document)
 
 
 def on_the_workspace(request: Request, tenant: str, question: OnTheWorkspace) -> RecommendationRequest:
     """The question asked of the workspace's current request (`GET /v1/workspace/request`)."""
-    with request.app.state.sessions() as session:
-        document = WorkspaceStore(session, tenant).request()
-        session.commit()
-    options = question.document.get("options")
-    if isinstance(options, dict):
-        document["options"] = options
-    asked = {key: value for key, value in question.document.items() if key != "options"}
     try:
-        return parse_recommendation_request({**asked, "request": document})
+        return parse_recommendation_request(question.completed(request, tenant, "request"))
     except InvalidRequest as error:
         raise ValidationFailed(error.errors) from None
 

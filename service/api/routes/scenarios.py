@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
@@ -14,13 +13,13 @@ from fastapi.responses import JSONResponse
 from service.api.body import BodyExample, JsonBody
 from service.api.deps import ScenariosDep, SettingsDep, TenantDep
 from service.api.errors import NotFound, SolveFailed, ValidationFailed
+from service.api.on_workspace import OnTheWorkspace
 from service.api.openapi import json_response, problems
 from service.api.schemas import ScenarioComparison, ScenarioPage, ScenarioSummary
 from service.contract import FieldError, InvalidRequest
 from service.db.repositories import InvalidCursor, PageCursor
 from service.jobs.scenarios import ScenarioView
 from service.whatif import ScenarioRequest, parse_scenario
-from service.workspace.store import WorkspaceStore
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
 
@@ -106,13 +105,6 @@ def scenario_problem(errors: Sequence[FieldError], document: Any) -> ValidationF
     return problem
 
 
-@dataclass(frozen=True)
-class OnTheWorkspace:
-    """A scenario whose base is `"workspace"`: the tenant's workspace request, filled in by the route."""
-
-    document: dict[str, Any]
-
-
 def parse_scenario_body(document: Any) -> ScenarioRequest:
     """The scenario, or a 422 whose errors name their variants."""
     try:
@@ -123,20 +115,12 @@ def parse_scenario_body(document: Any) -> ScenarioRequest:
 
 def parse_body(document: Any) -> Any:
     """The scenario (ScenarioRequest), or, with `"base": "workspace"`, the document to complete."""
-    if isinstance(document, dict) and document.get("base") == "workspace":
-        return OnTheWorkspace(document)
-    return parse_scenario_body(document)
+    return OnTheWorkspace.of(document, "base") or parse_scenario_body(document)
 
 
 def on_the_workspace(request: Request, tenant: str, scenario: OnTheWorkspace) -> ScenarioRequest:
     """The scenario with the workspace's current request as its base (and the scenario's `options`, if any)."""
-    with request.app.state.sessions() as session:
-        base = WorkspaceStore(session, tenant).request()
-        session.commit()
-    document = {key: value for key, value in scenario.document.items() if key != "options"}
-    if isinstance(scenario.document.get("options"), dict):
-        base["options"] = scenario.document["options"]
-    return parse_scenario_body({**document, "base": base})
+    return parse_scenario_body(scenario.completed(request, tenant, "base"))
 
 
 ScenarioBody = Annotated[

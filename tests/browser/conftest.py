@@ -141,3 +141,17 @@ def page(browser: Browser) -> Iterator[Page]:
     yield page
     context.close()
     assert errors == [], f"the page raised: {errors}"
+
+
+def use_key(page: Page, key: str) -> None:
+    """Save `key` in the page's key form and wait until the Workspace tab has drawn the board with it."""
+    page.fill("#api-key", key)
+    page.click("#key-form button[type=submit]")
+    page.wait_for_function("() => document.body.dataset.boardReady === 'true'")
+
+
+def open_board(page: Page, server: Server, key: str) -> None:
+    """The page from its start, signed in with `key`, once the board is drawn."""
+    page.goto(server.url + "/")
+    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    use_key(page, key)

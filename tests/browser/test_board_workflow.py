@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.conftest import Server, ServerFactory
+from tests.browser.conftest import Server, ServerFactory, open_board, use_key
 from tests.browser.test_planning_board import (
     DEALS_CSV,
     STAFF_CSV,
     click_first_tentative_booking,
     propose_done,
-    use_key,
     wait_until_done,
 )
 
@@ -107,9 +106,7 @@ def test_a_long_proposal_shows_its_progress_and_stopping_keeps_the_best_plan(pag
     for kind in ("staff", "opportunities"):
         body = (ROOT / "scenarios" / f"mature-market.{kind}.csv").read_bytes()
         server.client.put(f"/v1/workspace/{kind}.csv", content=body, headers=headers).raise_for_status()
-    page.goto(server.url + "/")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
-    use_key(page, MATURE)
+    open_board(page, server, MATURE)
 
     page.fill("#propose-limit", "120")
     page.click("#propose")
@@ -137,9 +134,7 @@ def test_a_long_proposal_shows_its_progress_and_stopping_keeps_the_best_plan(pag
 
 
 def test_propose_lock_publish_book_and_a_stale_publish(page: Page, server: Server) -> None:
-    page.goto(server.url + "/")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
-    use_key(page, ADMIN)
+    open_board(page, server, ADMIN)
     page.fill("#horizon-weeks", "8")
     page.click("#horizon-form button[type=submit]")
     wait_until_done(page)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.conftest import Server, ServerFactory
+from tests.browser.conftest import Server, ServerFactory, open_board, use_key
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -34,12 +34,6 @@ def api(server: Server, path: str, headers: dict[str, str] | None = None) -> Any
     answer = server.client.get(path, headers=headers or {"X-API-Key": ADMIN})
     assert answer.status_code == 200, answer.text
     return answer.json()
-
-
-def use_key(page: Page, key: str) -> None:
-    page.fill("#api-key", key)
-    page.click("#key-form button[type=submit]")
-    page.wait_for_function("() => document.body.dataset.boardReady === 'true'")
 
 
 def wait_until_done(page: Page, timeout_ms: float = SOLVE_TIMEOUT_MS) -> str:
@@ -110,9 +104,7 @@ def click_first_tentative_booking(page: Page) -> dict[str, Any]:
 
 
 def test_a_director_imports_proposes_confirms_and_publishes_on_the_board(page: Page, server: Server) -> None:
-    page.goto(server.url + "/")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
-    use_key(page, ADMIN)
+    open_board(page, server, ADMIN)
     assert page.locator("#view-workspace").is_visible(), "the workspace is the first tab"
 
     # A file with a mistake is refused, and the page names its row and column.
@@ -195,9 +187,7 @@ def test_a_stale_proposal_is_refused_with_the_servers_message_and_proposed_again
     for name, path in (("staff.csv", STAFF_CSV), ("opportunities.csv", DEALS_CSV)):
         put = client.put(f"/v1/workspace/{name}", content=path.read_bytes(), headers=headers)
         assert put.status_code == 200, put.text
-    page.goto(server.url + "/")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
-    use_key(page, OTHER)
+    open_board(page, server, OTHER)
 
     # The tabs answer the keyboard: the arrow keys move between them.
     page.focus("#tab-workspace")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server, ServerFactory
+from tests.browser.conftest import Server, ServerFactory, open_board
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -71,11 +71,7 @@ def load_stage(server: Server, tenant: str) -> Api:
 
 
 def open_page(page: Page, server: Server, api_key: str) -> None:
-    page.goto(server.url + "/")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
-    page.fill("#api-key", api_key)
-    page.click("#key-form button[type=submit]")
-    page.wait_for_function("() => document.body.dataset.boardReady === 'true'")
+    open_board(page, server, api_key)
     page.wait_for_function("() => document.querySelectorAll('#staff-table tbody tr').length > 0")
 
 

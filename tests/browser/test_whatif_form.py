@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.conftest import Server, ServerFactory
+from tests.browser.conftest import Server, ServerFactory, open_board
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -48,11 +48,7 @@ def api(server: Server, path: str) -> Any:
 
 
 def open_form(page: Page, server: Server, key: str) -> None:
-    page.goto(server.url + "/")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
-    page.fill("#api-key", key)
-    page.click("#key-form button[type=submit]")
-    page.wait_for_function("() => document.body.dataset.boardReady === 'true'")
+    open_board(page, server, key)
     page.click("#tab-whatif")
     page.wait_for_function("() => document.body.dataset.whatifReady === 'true'")
 

@@ -236,14 +236,16 @@ def solve_input(sessions: sessionmaker[Session], claimed: ClaimedJob) -> str:
     return json.dumps(body)
 
 
-def announce_plan(repo: JobRepository, job_id: str) -> None:
+def announce_plan(repo: JobRepository, job_id: str) -> dict[str, Any] | None:
     """`plan.completed` to the tenant's webhooks, in the transaction that stores the plan: the event exists
     exactly when the plan does. It is made from the plan as stored (with its id, and the workspace revision
-    of a proposal). A hidden job's plan (a recommendation's own solve) is no plan of the tenant's."""
+    of a proposal), which it returns. A hidden job's plan (a recommendation's own solve) is no plan of the
+    tenant's."""
     job = repo.get_any(job_id)
     stored = repo.plan_body(job_id)
     if job is not None and not job.hidden and stored is not None:
         webhooks.plan_completed(repo.session, job.tenant, stored)
+    return stored
 
 
 def record_solved_here(repo: JobRepository, job_id: str, plan: dict[str, Any]) -> dict[str, Any] | None:
@@ -252,8 +254,7 @@ def record_solved_here(repo: JobRepository, job_id: str, plan: dict[str, Any]) -
     plan as stored."""
     if repo.finish(job_id, 1, plan) is None:
         return None
-    announce_plan(repo, job_id)
-    return repo.plan_body(job_id)
+    return announce_plan(repo, job_id)
 
 
 def record(

@@ -203,6 +203,7 @@
       $("#key-state").textContent = key ? "key saved" : "key removed";
       if (!state.busy) setStatus("");
       refreshLists();
+      reopenAsThisKey();
       document.dispatchEvent(new CustomEvent("director:key"));
     });
   }
@@ -323,6 +324,19 @@
 
   function sideWords(side, name) {
     return `${name}: ${side.status}`;
+  }
+
+  // What the what-if tab shows was read with the key before: take it down, and read it again with the new key
+  // (a viewer's answer has no rate or cost; another tenant's key finds nothing).
+  function reopenAsThisKey() {
+    const shown = state.scenario ? ["scenario", state.scenario.id] : state.sides?.length ? ["plan", state.sides[0].planId] : null;
+    state.scenario = null;
+    state.sides = [];
+    $("#comparison").hidden = true;
+    $("#plan").hidden = true;
+    if (!shown) return;
+    history.replaceState(null, "", location.pathname);
+    guarded(() => (shown[0] === "scenario" ? showScenario(shown[1]) : showPlan(shown[1])));
   }
 
   async function showScenario(id) {
@@ -612,7 +626,9 @@
   function weekAxes(index) {
     // A value axis carries the bars (weeks 0..n as numbers); category axes put the week names mid-week.
     const names = { type: "category", data: index.weekLabels, boundaryGap: true, axisTick: { show: false },
-      axisLabel: { color: "#374151", fontSize: 11 }, axisLine: { show: false } };
+      axisLabel: { color: "#374151", fontSize: 11, hideOverlap: true,
+        formatter: index.weeks > 8 ? (label) => label.replace(" · ", "\n") : undefined },
+      axisLine: { show: false } };
     return [
       { type: "value", min: 0, max: index.weeks, interval: 1, axisLabel: { show: false }, splitLine: { lineStyle: { color: "#e5e7eb" } } },
       { ...names, position: "bottom", name: "Week (starting)", nameLocation: "middle", nameGap: 26, nameTextStyle: { color: "#5b6472" } },

@@ -203,6 +203,31 @@
     }
   }
 
+  // A stage's settings from its file (scenarios/<stage>.json, or any request or scenario file): its horizon and
+  // policy (budget shares, lead rules, travel), so that a stage loaded from its CSV pair plans as its file does.
+  async function uploadSettings(input) {
+    const file = input.files[0];
+    if (!file) return;
+    try {
+      let document;
+      try {
+        document = JSON.parse(await file.text());
+      } catch (error) {
+        throw new Error(`${file.name} is not JSON: ${error.message}`);
+      }
+      const source = document && typeof document.base === "object" && document.base ? document.base : document;
+      if (!source || typeof source.horizon !== "object") throw new Error(`${file.name} has no horizon: choose a stage's file such as scenarios/fast-growth.json`);
+      const settings = { horizon: source.horizon, policy: source.policy || {} };
+      const answer = await L.api("/v1/workspace/settings", { method: "PUT", body: settings });
+      await loadWorkspace();
+      L.setStatus(`${file.name}: the workspace plans ${settings.horizon.weeks} weeks from ${settings.horizon.start} with its policy; revision ${answer.revision}.`, "done");
+    } catch (error) {
+      L.showError(error, `${file.name} was not applied: `);
+    } finally {
+      input.value = "";
+    }
+  }
+
   // The horizon first: a roster whose capacity lists have one figure a week needs a horizon of that many weeks.
   async function setHorizon() {
     const horizon = { start: $("#horizon-start").value, weeks: Number($("#horizon-weeks").value) };
@@ -467,7 +492,11 @@
     const zoomed = rows.length > BOARD_ROWS;
     const statuses = Object.keys(STATUS_COLORS);
     // Every week named up to 16 weeks (ECharts would skip every other one to save room).
-    const weekAxisLabel = { fontSize: 11, color: "#374151", interval: weeks.length <= 16 ? 0 : "auto" };
+    // Past 8 weeks a label takes two lines (`W50` over `7 Dec`), so that 12 or 16 weeks fit side by side.
+    const weekAxisLabel = {
+      fontSize: 11, color: "#374151", interval: weeks.length <= 16 ? 0 : "auto", hideOverlap: true,
+      formatter: weeks.length > 8 ? (label) => label.replace(" · ", "\n") : undefined,
+    };
     return {
       animation: false,
       // The legend is the list above the chart (#board-legend), with counts and words.
@@ -725,6 +754,7 @@
         renderTables();
       });
     }
+    $("#settings-upload").addEventListener("change", (e) => uploadSettings(e.target));
     $("#staff-upload").addEventListener("change", (e) => upload("staff", e.target));
     $("#deals-upload").addEventListener("change", (e) => upload("opportunities", e.target));
     $("#staff-download").addEventListener("click", (e) => { e.preventDefault(); download("/v1/workspace/staff.csv", "staff.csv").catch((err) => L.showError(err)); });

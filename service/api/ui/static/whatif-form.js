@@ -595,6 +595,10 @@
       if (event.detail === "whatif") load();
     });
     document.addEventListener("director:key", () => {
+      // What was filled in with the key before goes: another tenant's people, or rates a viewer may not see.
+      $("#wf-variants").replaceChildren();
+      $("#whatif-builder").hidden = true;
+      Object.assign(whatif, { staff: [], deals: [] });
       if (document.body.dataset.view === "whatif") load();
     });
     if (document.body.dataset.view === "whatif") load();

@@ -311,9 +311,17 @@
     const p = id && board.staffById.get(id);
     return id ? (p ? p.name || id : id) : "nobody";
   };
+  // A deal by its name; where deals share a name (fast-growth has ten "Data sharing exchange"), with its id.
+  const sharedNames = new WeakMap();
   const dealName = (id) => {
-    const o = board.dealById.get(id);
-    return o ? o.name || id : id;
+    const o = board.dealById && board.dealById.get(id);
+    if (!o) return id;
+    if (!sharedNames.has(board.dealById)) {
+      const seen = new Map();
+      for (const deal of board.dealById.values()) seen.set(deal.name, (seen.get(deal.name) || 0) + 1);
+      sharedNames.set(board.dealById, new Set([...seen].filter(([, count]) => count > 1).map(([name]) => name)));
+    }
+    return !o.name ? id : sharedNames.get(board.dealById).has(o.name) ? `${o.name} · ${o.id}` : o.name;
   };
   const MOVE_WORDS = { replaced: "replaced", filled: "newly staffed", unfilled: "left open", slot_removed: "deal gone", slot_added: "new work" };
 
@@ -524,7 +532,7 @@
             const [x1] = api.coord([b.end + 1, b.row]);
             const h = api.size([0, 1])[1] - 4;
             const o = board.dealById && board.dealById.get(b.deal);
-            const text = `${b.lead ? "★ " : ""}${o ? o.name || b.deal : b.deal}`;
+            const text = `${b.lead ? "★ " : ""}${dealName(b.deal)}`;
             const room = Math.floor((x1 - x0 - 8) / 6.3);
             return { type: "group", children: [
               { type: "rect", shape: { x: x0 + 1, y: y - h / 2, width: x1 - x0 - 2, height: h, r: 3 }, style: { fill: STATUS_COLORS[status] } },
@@ -585,7 +593,7 @@
     const p = board.staffById.get(bar.staffId);
     const o = board.dealById.get(bar.deal);
     const what = bar.booking ? (bar.booking.kind === "lead" ? "leads the deal" : bar.booking.demand_id) : bar.assignment.demand_id;
-    return `<strong>${L.escapeHtml(p ? p.name || bar.staffId : bar.staffId)}</strong><br>${L.escapeHtml(o ? o.name || bar.deal : bar.deal)} · ${L.escapeHtml(what)}<br>` +
+    return `<strong>${L.escapeHtml(p ? p.name || bar.staffId : bar.staffId)}</strong><br>${L.escapeHtml(dealName(bar.deal))} · ${L.escapeHtml(what)}<br>` +
       `${weekText(bar.start)} to ${weekText(bar.end)} · <em>${bar.status}</em>${bar.booking && bar.booking.reason ? `<br>${L.escapeHtml(bar.booking.reason)}` : ""}`;
   }
 
@@ -686,7 +694,7 @@
           // Nobody qualified: no one to ask about. Otherwise the candidates say what stands in the way.
           const ask = u.demand_id && u.reason !== "no_qualified_staff" ? ` <button type="button" class="small secondary who" data-opportunity="${L.escapeHtml(u.opportunity_id)}" data-demand="${L.escapeHtml(u.demand_id)}" ` +
             `aria-label="Who could do ${L.escapeHtml(u.demand_id)} of ${L.escapeHtml(dealName(u.opportunity_id))}">Who could do it</button>` : "";
-          return `<li data-opportunity="${L.escapeHtml(u.opportunity_id)}" data-demand="${L.escapeHtml(u.demand_id || "")}">${o ? `${L.gradeBadge(o.grade)} ${L.escapeHtml(o.name || o.id)}` : L.escapeHtml(u.opportunity_id)}: ` +
+          return `<li data-opportunity="${L.escapeHtml(u.opportunity_id)}" data-demand="${L.escapeHtml(u.demand_id || "")}">${o ? `${L.gradeBadge(o.grade)} ${L.escapeHtml(dealName(o.id))}` : L.escapeHtml(u.opportunity_id)}: ` +
             `${L.escapeHtml(u.demand_id || "lead")} ×${u.slots}${ask}<div class="candidates" aria-live="polite"></div></li>`;
         }).join("")}</ul></details>`).join("");
   }

@@ -100,7 +100,8 @@
       prepareBoard(); // while the answers are on their way
       await loaded;
     } catch (error) {
-      L.showError(error, "Could not load the workspace: ");
+      if (error.status === 401) L.setStatus("This server needs an API key: enter it at the top right and press “Save key”.", "error");
+      else L.showError(error, "Could not load the workspace: ");
     }
     document.body.dataset.boardReady = "true";
     board.loadedMs = Math.round(performance.now()); // since navigation started: the issue asks for under 1 s
@@ -391,6 +392,7 @@
     const confirmed = new Set(board.bookings.filter((b) => b.status === "confirmed").map((b) => `${b.opportunity_id}|${b.demand_id ?? "lead"}|${b.staff_id}`));
     const work = [...plan.assignments.map((a) => `${a.opportunity_id}|${a.demand_id}|${a.staff_id}`), ...plan.leads.map((l) => `${l.opportunity_id}|lead|${l.staff_id}`)];
     const made = work.filter((k) => !confirmed.has(k)).length;
+    const leadsMade = work.filter((k) => k.includes("|lead|") && !confirmed.has(k)).length;
     const replaced = board.bookings.filter((b) => b.status === "tentative").length;
     const kpi = (k) => (k ? `covered value ${L.moneyShort(k.covered_value)}, ${k.filled_slots} slots filled` : "nothing");
     const list = (ids) => (ids.length ? `: ${ids.slice(0, 8).map((id) => L.escapeHtml(dealName(id))).join(", ")}${ids.length > 8 ? ` and ${ids.length - 8} more` : ""}` : "");
@@ -401,7 +403,7 @@
       <li data-item="staffed">${c.staffed.length} deal${c.staffed.length === 1 ? "" : "s"} newly staffed${list(c.staffed)}</li>
       <li data-item="dropped">${c.unstaffed.length} deal${c.unstaffed.length === 1 ? "" : "s"} dropped${list(c.unstaffed)}</li>
       <li data-item="leads">${c.lead_changes.length} lead change${c.lead_changes.length === 1 ? "" : "s"}</li>` : ""}
-      <li data-item="bookings" data-made="${made}">${made} tentative booking${made === 1 ? "" : "s"} become the plan of record${replaced ? `, replacing the ${replaced} tentative booking${replaced === 1 ? "" : "s"} of the plan before` : ""}; ` +
+      <li data-item="bookings" data-made="${made}">${made} tentative booking${made === 1 ? "" : "s"} become the plan of record (${made - leadsMade} on work, ${leadsMade} as a deal's lead)${replaced ? `, replacing the ${replaced} tentative booking${replaced === 1 ? "" : "s"} of the plan before` : ""}; ` +
       `${confirmed.size} confirmed booking${confirmed.size === 1 ? "" : "s"} stay as they are</li></ul>` +
       (stale ? `<p class="stale">The workspace changed since this proposal: publishing it will be refused; propose again first.</p>` : "");
   }

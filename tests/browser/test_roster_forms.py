@@ -160,7 +160,7 @@ def test_a_deals_win_probability_is_edited_from_the_keyboard(page: Page, server:
         "() => { const d = document.querySelector('#deal-dialog'); return d.scrollWidth <= d.clientWidth; }"
     ), "nothing in the deal's form scrolls sideways"
 
-    probability = dialog.get_by_label("Win probability (0 to 1)")
+    probability = dialog.get_by_label("Win probability (0 to 1", exact=False)
     probability.fill("0.4")
     probability.press("Enter")  # Enter saves, as in any form
     expect(dialog).to_be_hidden()

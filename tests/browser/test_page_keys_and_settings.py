@@ -1,6 +1,6 @@
-"""Two things a director meets on the page in a real browser: a stage's settings (horizon and policy) taken
-from its file without writing JSON, and a viewer's key saved over an admin's taking down what the admin's key
-had shown (the viewer's answers have no rate or cost)."""
+"""What a director meets on the page in a real browser: a stage's settings (horizon and policy) taken from its
+file without writing JSON, a viewer's key saved over an admin's taking down what the admin's key had shown
+(the viewer's answers have no rate or cost), and the keyboard's focus kept on the button it pressed."""
 
 from __future__ import annotations
 
@@ -61,3 +61,13 @@ def test_a_viewers_key_takes_down_what_the_admins_key_showed(page: Page, server:
     assert page.locator("#plan").is_visible()
     assert cost not in shown
     assert "cost" not in shown.lower()
+
+
+def test_the_keyboards_focus_stays_on_the_button_it_pressed(page: Page, server: Server) -> None:
+    """Buttons are disabled while the page works; once it is done, the focus is back where the key was."""
+    open_board(page, server, ADMIN)
+    page.fill("#propose-limit", "2")
+    page.focus("#propose")
+    page.keyboard.press("Enter")
+    wait_until_done(page)
+    assert page.evaluate("() => document.activeElement.id") == "propose"

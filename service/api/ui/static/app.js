@@ -293,6 +293,7 @@
     if (state.busy) return;
     state.busy = true;
     setStatus("Working…", "busy");
+    const focused = document.activeElement;
     for (const button of document.querySelectorAll("button")) button.disabled = true;
     try {
       await work();
@@ -301,6 +302,9 @@
     } finally {
       state.busy = false;
       for (const button of document.querySelectorAll("button")) button.disabled = false;
+      // Disabling the buttons took the keyboard's focus away: give it back to the control that had it.
+      const lost = !document.activeElement || document.activeElement === document.body;
+      if (lost && focused instanceof HTMLElement && focused !== document.body && focused.isConnected) focused.focus();
     }
   }
 

@@ -18,6 +18,7 @@ from service.solver.greedy import greedy
 from service.solver.problem import compile_problem
 from service.solver.relaxation import LpRelaxation
 from service.solver.solve import SolveParams, evaluate, solve
+from tests.api.workload import wait_for
 from tests.processes import solving_lp_under
 
 
@@ -32,8 +33,7 @@ def test_a_stopped_lp_relaxation_is_killed_not_waited_for() -> None:
     outcome: list[object] = []
     solving = threading.Thread(target=lambda: outcome.append(lp.solve(60.0)))
     solving.start()
-    while lp._process is None:  # the LP's process has started
-        time.sleep(0.01)
+    wait_for(lambda: lp._process, timeout_s=60, what="the LP's process to start")
     lp.stop()
     solving.join(60.0)
     assert outcome == [None]

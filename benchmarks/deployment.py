@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,19 +23,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.service_process import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 CPU_V1 = Path("/sys/fs/cgroup/cpu")  # cgroup v1's cpu controller (cpu.cfs_quota_us)
 CGROUP_V2 = Path("/sys/fs/cgroup")  # the unified hierarchy (cpu.max), when v1's cpu controller is absent
 PERIOD_US = 100_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class CpuShare:

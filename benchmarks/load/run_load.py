@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,18 +36,13 @@ from pathlib import Path
 from benchmarks.deployment import DEFAULT_BROKER, Deployment
 from benchmarks.harness import RESULTS_DIR, Json, label_note, machine, markdown_table, write_results
 from benchmarks.load.config import REPO, LoadConfig, default_small_request
+from benchmarks.service_process import free_port
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 LOOPBACK = "127.0.0.1"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 SMALL = "POST /v1/plans [small, sync]"
 STEP_RATES = "5,10,15,20,25,30,40,50,60"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:

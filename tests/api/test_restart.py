@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,17 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
+from benchmarks.service_process import free_port
 from tests.api.workload import busy_request, is_finished, is_running, small_request, wait_for, wait_for_status
 from tests.db.targets import DatabaseTarget
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Server:

@@ -9,7 +9,6 @@ import copy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -23,6 +22,7 @@ from kombu import Connection
 from sqlalchemy import Engine, text
 
 from benchmarks.generator import generate
+from benchmarks.service_process import free_port
 from service.db.engine import make_engine
 from service.settings import Settings
 from tests.api.workload import wait_for
@@ -41,13 +41,6 @@ def large_request(time_limit_s: float) -> dict[str, Any]:
     request = copy.deepcopy(_large())
     request["options"] = {"time_limit_s": time_limit_s}
     return request
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def process_gone(pid: int) -> bool:

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from benchmarks.service_process import free_port
 from service.api import create_app
 from tests.api.workload import wait_for
 from tests.db.targets import DatabaseTarget
-from tests.distributed.processes import cluster, free_port
+from tests.distributed.processes import cluster
 
 pytestmark = [pytest.mark.celery, pytest.mark.postgres, pytest.mark.timeout(300)]
 
